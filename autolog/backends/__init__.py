@@ -1,0 +1,1 @@
+"""Tracking backends: where runs are stored. See `autolog.backends.base.TrackingBackend`."""
