@@ -107,7 +107,8 @@ class TrackingBackend(abc.ABC):
     # -- artifacts -----------------------------------------------------------------
     @abc.abstractmethod
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str = "") -> None:
-        """Copy a local file or directory under the run's ``artifact_path``.
+        """Copy a local file to ``artifact_path/<its name>``, or a directory's contents
+        under ``artifact_path`` (MLflow's ``log_artifact`` / ``log_artifacts``).
 
         ``artifact_path`` has been normalised by `core.validation.artifact_path`; a
         backend must still never write outside the run's artifact directory.
@@ -171,5 +172,5 @@ class TrackingBackend(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} has no model registry")
 
     # -- lifecycle -----------------------------------------------------------------
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, deliberately empty
         """Release connections. The backend may be used again afterwards (reopens)."""

@@ -1,0 +1,33 @@
+# The two set-up commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test install lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first and pinned: a CPU build on this disk; never let pip resolve a CUDA one.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[test,sklearn,xgboost,lightgbm]" "torch==2.13.0"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	cd examples && AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs ../$(PY) quickstart.py
+	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(VENV)/bin/autolog runs list
+
+test: $(STAMP)
+	$(PY) -m ruff check autolog tests benchmarks examples
+	AUTOLOG_STRICT=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_tracking.py
+
+clean:
+	rm -rf $(VENV) demo-runs .pytest_cache

@@ -1,0 +1,102 @@
+"""Where records go: the tracking URI, the current experiment, and their store.
+
+Process-wide, like MLflow's `set_tracking_uri` / `set_experiment`: these describe the
+destination, not a run, so threads share them. Which run is active is per thread
+(`core.runs`). One backend and one `RunLogger` exist per URI.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from autolog.core.config import ENV_EXPERIMENT_NAME, ENV_TRACKING_URI
+from autolog.core.logger import RunLogger
+
+_lock = threading.RLock()
+_tracking_uri: str | None = None
+_experiment_id: str | None = None
+_stores: dict[str, tuple[object, RunLogger]] = {}
+
+
+def set_tracking_uri(uri: str | os.PathLike | None) -> None:
+    """Send everything logged from now on to ``uri`` (see DESIGN.md, Tracking URIs)."""
+    global _tracking_uri, _experiment_id
+    with _lock:
+        _tracking_uri = None if uri is None else os.fspath(uri)
+        _experiment_id = None
+    if uri is not None:
+        get_store()  # resolve now so a bad URI is reported at the call that gave it
+
+
+def get_tracking_uri() -> str:
+    uri = _tracking_uri or os.environ.get(ENV_TRACKING_URI) or ""
+    if uri:
+        return uri
+    return os.path.abspath("autolog-runs")
+
+
+def _store_for(uri: str) -> tuple[object, RunLogger]:
+    with _lock:
+        store = _stores.get(uri)
+        if store is None:
+            from autolog.backends import get_backend
+
+            backend = get_backend(uri)
+            store = _stores[uri] = (backend, RunLogger(backend))
+        return store
+
+
+def get_store(uri: str | None = None):
+    """The backend for ``uri`` (default: the current tracking URI)."""
+    return _store_for(uri or get_tracking_uri())[0]
+
+
+def get_logger(uri: str | None = None) -> RunLogger:
+    return _store_for(uri or get_tracking_uri())[1]
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None):
+    """Make an experiment current, creating it by name when missing; return it."""
+    global _experiment_id
+    backend = get_store()
+    if experiment_id is not None:
+        experiment = backend.get_experiment(str(experiment_id))
+    elif experiment_name:
+        experiment = backend.get_experiment_by_name(experiment_name)
+        if experiment is None:
+            from autolog.core.errors import ResourceAlreadyExistsError
+
+            try:
+                new_id = backend.create_experiment(experiment_name)
+            except ResourceAlreadyExistsError:  # another process created it first
+                experiment = backend.get_experiment_by_name(experiment_name)
+            else:
+                experiment = backend.get_experiment(new_id)
+    else:
+        from autolog.core.errors import InvalidInputError
+
+        raise InvalidInputError("set_experiment needs an experiment_name or an experiment_id.")
+    with _lock:
+        _experiment_id = experiment.experiment_id
+    return experiment
+
+
+def current_experiment_id() -> str:
+    """The experiment new runs go to: set_experiment, else AUTOLOG_EXPERIMENT_NAME, else 0."""
+    if _experiment_id is not None:
+        return _experiment_id
+    name = os.environ.get(ENV_EXPERIMENT_NAME)
+    if name:
+        return set_experiment(name).experiment_id
+    from autolog.backends.base import DEFAULT_EXPERIMENT_ID
+
+    return DEFAULT_EXPERIMENT_ID
+
+
+def flush_all() -> None:
+    """Flush every store's buffered writes."""
+    with _lock:
+        loggers = [run_logger for _, run_logger in _stores.values()]
+    for run_logger in loggers:
+        run_logger.flush()

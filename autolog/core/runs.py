@@ -1,0 +1,471 @@
+"""Which run is active, per thread, and the managed runs autologging opens.
+
+Why per thread: two threads training at once must get two runs (MLflow's process-global
+stack put both into one). A run started in one thread is not active in another; pass
+``run_id`` to `start_run` to log into it from elsewhere.
+
+`TrainingSession` is what the patching core opens around the outermost training call:
+it logs into the user's active run, or into a nested child run when that run already
+holds an autologged training, or opens and closes a managed run of its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from autolog.core import context, validation
+from autolog.core.config import ENV_RUN_NAME, ENV_SYSTEM_METRICS, AutologConfig, env_flag
+from autolog.core.entities import Run, RunStatus
+from autolog.core.errors import InvalidInputError, RunStateError
+
+TAG_RUN_NAME = "mlflow.runName"
+TAG_PARENT_RUN_ID = "mlflow.parentRunId"
+TAG_USER = "mlflow.user"
+TAG_AUTOLOGGING = "mlflow.autologging"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class ActiveRun(Run):
+    """A run in progress; a context manager that ends it (FAILED on an exception)."""
+
+    def __init__(self, run: Run, uri: str, *, managed: bool = False) -> None:
+        super().__init__(run.info, run.data)
+        self.uri = uri
+        self.managed = managed
+        self.params_logged: dict[str, str] = dict(run.data.params)
+        self.holds_training = False
+        self.monitor = None
+        self.owner_pid = os.getpid()
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        end_run(status, run_id=self.info.run_id)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun run_id={self.info.run_id!r} name={self.info.run_name!r}>"
+
+
+class _ThreadRuns(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[ActiveRun] = []
+        self.last_run_id: str | None = None
+
+
+_thread = _ThreadRuns()
+_active_lock = threading.Lock()
+_all_active: dict[str, ActiveRun] = {}  # every thread's active runs, for exit handling
+_uncaught: list[BaseException] = []
+
+_ADJECTIVES = "bold brave bright calm clever cool eager fast gentle keen lucky merry noble quick sharp smart swift wise".split()  # noqa: E501
+_NOUNS = "ant bat bee cat cod crow deer dove fox frog hare hawk lark lynx mole owl ram seal wolf yak".split()  # noqa: E501
+
+
+def _random_run_name() -> str:
+    import random
+
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(100, 999)}"
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run active in this thread, or None."""
+    stack = _thread.stack
+    return stack[-1] if stack else None
+
+
+def last_active_run() -> Run | None:
+    """The run active now, else the last one this thread ended (fresh from the store)."""
+    run = active_run()
+    run_id = run.info.run_id if run is not None else _thread.last_run_id
+    if run_id is None:
+        return None
+    context.get_logger().flush()
+    return context.get_store().get_run(run_id)
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+    *,
+    _managed: bool = False,
+    _independent: bool = False,
+) -> ActiveRun:
+    """Start a run (or resume ``run_id``) and make it active in this thread.
+
+    Use as a context manager: the run ends FINISHED, or FAILED when the block raises.
+    """
+    _install_exit_handling()
+    parent = active_run()
+    if parent is not None and not nested and not _independent:
+        raise RunStateError(
+            f"Run {parent.info.run_id!r} ({parent.info.run_name}) is already active. End it "
+            "with autolog.end_run() first, or pass nested=True to start a child run."
+        )
+    uri = context.get_tracking_uri()
+    backend = context.get_store(uri)
+    run_logger = context.get_logger(uri)
+    if run_id is not None:
+        run_logger.flush()
+        existing = backend.get_run(run_id)
+        info = backend.update_run_info(run_id, RunStatus.RUNNING, None)
+        run = ActiveRun(Run(info, existing.data), uri, managed=_managed)
+    else:
+        all_tags = {str(k): validation.tag_value(str(k), v) for k, v in (tags or {}).items()}
+        for key in all_tags:
+            validation.validate_key(key, "tag")
+        name = run_name or all_tags.get(TAG_RUN_NAME) or os.environ.get(ENV_RUN_NAME)
+        name = name or _random_run_name()
+        all_tags[TAG_RUN_NAME] = name
+        if parent is not None and nested and not _independent:
+            all_tags[TAG_PARENT_RUN_ID] = parent.info.run_id
+        if description:
+            all_tags["mlflow.note.content"] = description
+        all_tags.setdefault(TAG_USER, _user_name())
+        info = backend.create_run(
+            experiment_id=str(experiment_id) if experiment_id is not None
+            else context.current_experiment_id(),
+            run_name=name,
+            start_time=now_ms(),
+            tags=all_tags,
+            run_id=_new_run_id(),
+        )
+        run = ActiveRun(backend.get_run(info.run_id), uri, managed=_managed)
+    _thread.stack.append(run)
+    with _active_lock:
+        _all_active[run.info.run_id] = run
+    if log_system_metrics or (log_system_metrics is None and env_flag(ENV_SYSTEM_METRICS)):
+        _start_system_metrics(run)
+    return run
+
+
+def end_run(status: str = RunStatus.FINISHED, run_id: str | None = None) -> None:
+    """End the active run (or ``run_id``, which must be active in this thread)."""
+    if status not in RunStatus.TERMINAL:
+        raise InvalidInputError(
+            f"Invalid run status {status!r}: expected one of {', '.join(RunStatus.TERMINAL)}."
+        )
+    stack = _thread.stack
+    if not stack:
+        return
+    if run_id is None:
+        run = stack[-1]
+    else:
+        matches = [r for r in stack if r.info.run_id == run_id]
+        if not matches:
+            return
+        run = matches[0]
+    # Ending a run ends the children started inside it first.
+    while stack:
+        top = stack.pop()
+        _finish(top, status if top is run else status)
+        if top is run:
+            break
+    _thread.last_run_id = run.info.run_id
+
+
+def _finish(run: ActiveRun, status: str) -> None:
+    with _active_lock:
+        _all_active.pop(run.info.run_id, None)
+    if run.monitor is not None:
+        run.monitor.stop()
+        run.monitor = None
+    if run.owner_pid != os.getpid():
+        return  # a forked child never ends its parent's run
+    run_logger = context.get_logger(run.uri)
+    try:
+        run_logger.flush()
+    finally:
+        context.get_store(run.uri).update_run_info(run.info.run_id, status, now_ms())
+    run.info.status = status
+
+
+def _start_system_metrics(run: ActiveRun) -> None:
+    from autolog.core.sysmetrics import SystemMetricsMonitor
+
+    interval = float(os.environ.get("AUTOLOG_SYSTEM_METRICS_SAMPLING_INTERVAL", "10") or 10)
+    run_logger = context.get_logger(run.uri)
+    run_id = run.info.run_id
+
+    def log_sample(values: dict[str, float], step: int) -> None:
+        timestamp = now_ms()
+        for key, value in values.items():
+            run_logger.log_metric(run_id, key, float(value), timestamp, step)
+
+    run.monitor = SystemMetricsMonitor(log_sample, interval=interval)
+    run.monitor.start()
+
+
+def _new_run_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def _user_name() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+# -- the session that autologging opens around one outermost training call ------------
+
+
+class TrainingSession:
+    """The run one outermost training call logs into, plus its timing and resources.
+
+    Integrations receive it from the core; they never start or end runs themselves.
+    """
+
+    def __init__(self, run: ActiveRun, config: AutologConfig, owns_run: bool) -> None:
+        self.run = run
+        self.run_id = run.info.run_id
+        self.config = config
+        self.owns_run = owns_run
+        self._logger = context.get_logger(run.uri)
+        self._started = time.perf_counter()
+        self._cpu_started = time.process_time()
+        self._peak_rss_started = _peak_rss_bytes()
+
+    @classmethod
+    def open(
+        cls,
+        integration: str,
+        config: AutologConfig,
+        framework_version: str | None = None,
+        run_name: str | None = None,
+    ) -> TrainingSession:
+        user_run = active_run()
+        if user_run is not None and user_run.owner_pid != os.getpid():
+            _thread.stack.clear()  # inherited through fork: not ours to log into
+            user_run = None
+        if user_run is None:
+            run = start_run(run_name=run_name, _managed=True)
+            owns_run = True
+        elif config.exclusive:
+            run = start_run(run_name=run_name, _managed=True, _independent=True)
+            owns_run = True
+        elif user_run.holds_training:
+            run = start_run(run_name=run_name, nested=True, _managed=True)
+            owns_run = True
+        else:
+            run = user_run
+            owns_run = False
+        run.holds_training = True
+        import platform
+        import socket
+
+        tags = {
+            TAG_AUTOLOGGING: integration,
+            "autolog.integration": integration,
+            "autolog.python_version": platform.python_version(),
+            "autolog.host": socket.gethostname(),
+        }
+        if framework_version:
+            tags[f"autolog.{integration}_version"] = framework_version
+        if config.extra_tags:
+            tags.update({str(k): str(v) for k, v in config.extra_tags.items()})
+        session = cls(run, config, owns_run)
+        session.set_tags(tags)
+        if owns_run and config.log_system_metrics and run.monitor is None:
+            _start_system_metrics(run)
+        return session
+
+    # -- logging (what integrations call) --------------------------------------------
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log params; a key already logged with another value is skipped with a warning."""
+        accepted = []
+        seen = self.run.params_logged
+        for key, value in params.items():
+            key = str(key)
+            text = str(value)
+            if len(text) > validation.MAX_PARAM_VALUE_LENGTH:
+                text = text[: validation.MAX_PARAM_VALUE_LENGTH - 3] + "..."
+                _warn_once(f"param-truncated:{key}", f"autolog: param {key!r} truncated to "
+                           f"{validation.MAX_PARAM_VALUE_LENGTH} characters.")
+            if not _valid_key(key, "param"):
+                continue
+            previous = seen.get(key)
+            if previous is not None:
+                if previous != text:
+                    _warn_once(
+                        f"param-conflict:{key}",
+                        f"autolog: param {key!r} already logged as {previous!r} in run "
+                        f"{self.run_id}; skipped the new value {text!r}.",
+                    )
+                continue
+            seen[key] = text
+            accepted.append((key, text))
+        if accepted:
+            self._logger.log_params(self.run_id, accepted)
+
+    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
+        if not _valid_key(key, "metric"):
+            return
+        self._logger.log_metric(
+            self.run_id, key, validation.metric_value(key, value), now_ms(), int(step or 0)
+        )
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        timestamp = now_ms()
+        step = int(step or 0)
+        for key, value in metrics.items():
+            if _valid_key(key, "metric"):
+                self._logger.log_metric(
+                    self.run_id, key, validation.metric_value(key, value), timestamp, step
+                )
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._logger.set_tags(
+            self.run_id,
+            [(k, validation.tag_value(k, v)) for k, v in tags.items() if _valid_key(k, "tag")],
+        )
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        context.get_store(self.run.uri).log_artifact(
+            self.run_id, local_path, validation.artifact_path(artifact_path)
+        )
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        from autolog.core.fluent import write_artifact_text
+
+        write_artifact_text(self.run.uri, self.run_id, text, artifact_file)
+
+    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        from autolog.core.fluent import serialize_dict
+
+        self.log_text(serialize_dict(dictionary, artifact_file), artifact_file)
+
+    # -- end ------------------------------------------------------------------------------
+    def close(self, error: BaseException | None = None) -> None:
+        """Record duration and resources; end the run if this session opened it."""
+        try:
+            self.log_metrics(
+                {
+                    "training_duration_seconds": time.perf_counter() - self._started,
+                    "training_cpu_seconds": time.process_time() - self._cpu_started,
+                    "training_peak_rss_growth_mb": max(
+                        0, _peak_rss_bytes() - self._peak_rss_started
+                    )
+                    / 2**20,
+                }
+            )
+        finally:
+            if self.owns_run:
+                if error is None:
+                    status = RunStatus.FINISHED
+                elif isinstance(error, KeyboardInterrupt):
+                    status = RunStatus.KILLED
+                else:
+                    status = RunStatus.FAILED
+                end_run(status, run_id=self.run_id)
+
+
+def _peak_rss_bytes() -> int:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except Exception:  # noqa: BLE001 - not on Windows
+        return 0
+
+
+_warned: set[str] = set()
+
+
+def _log():
+    import logging
+
+    return logging.getLogger("autolog")
+
+
+def _warn_once(cause: str, message: str) -> None:
+    _log().warning(message)
+    if cause not in _warned:
+        _warned.add(cause)
+        import warnings
+
+        from autolog.core.errors import AutologWarning
+
+        warnings.warn(message, AutologWarning, stacklevel=3)
+
+
+def _valid_key(key: str, kind: str) -> bool:
+    """Inside autologging a bad key is a warning and a skip, never an error for the user."""
+    try:
+        validation.validate_key(key, kind)
+        return True
+    except InvalidInputError as exc:
+        _warn_once(f"bad-key:{key}", f"autolog: skipped {kind} {key!r}: {exc}")
+        return False
+
+
+# -- process lifetime -----------------------------------------------------------------
+
+
+_exit_handling_installed = False
+
+
+def _install_exit_handling() -> None:
+    """At the first run: remember uncaught exceptions so exit can mark runs FAILED."""
+    global _exit_handling_installed
+    if _exit_handling_installed:
+        return
+    _exit_handling_installed = True
+    previous = sys.excepthook
+
+    def record_uncaught(exc_type, exc, tb) -> None:
+        _uncaught.append(exc)
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = record_uncaught
+    atexit.register(_end_runs_at_exit)
+
+
+def _end_runs_at_exit() -> None:
+    """Runs still active at exit end FINISHED, or FAILED after an uncaught exception."""
+    status = RunStatus.FAILED if _uncaught else RunStatus.FINISHED
+    with _active_lock:
+        runs = list(_all_active.values())
+    for run in reversed(runs):
+        try:
+            if run.owner_pid == os.getpid():
+                _finish(run, status)
+        except Exception as exc:  # noqa: BLE001 - at exit, report and go on
+            _log().warning("autolog: could not end run %s at exit: %s", run.info.run_id, exc)
+
+
+def _forget_runs_after_fork() -> None:
+    global _thread, _active_lock
+    _thread = _ThreadRuns()
+    _active_lock = threading.Lock()  # another thread may have held it at fork time
+    _all_active.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_runs_after_fork)
