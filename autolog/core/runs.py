@@ -43,6 +43,9 @@ class ActiveRun(Run):
         self.managed = managed
         self.params_logged: dict[str, str] = dict(run.data.params)
         self.holds_training = False
+        # An ambient run (the one `autolog run` opens around a script) accepts a plain
+        # start_run() inside it as a child, so unchanged scripts that start runs work.
+        self.ambient = False
         self.monitor = None
         self.owner_pid = os.getpid()
 
@@ -118,6 +121,8 @@ def start_run(
     """
     _install_exit_handling()
     parent = active_run()
+    if parent is not None and not nested and not _independent and parent.ambient:
+        nested = True
     if parent is not None and not nested and not _independent:
         raise RunStateError(
             f"Run {parent.info.run_id!r} ({parent.info.run_name}) is already active. End it "
