@@ -1,0 +1,760 @@
+"""The safe patch engine: wrapt wrappers, reentrancy guard, error isolation, revert.
+
+Integrations declare *what* to capture with `Patch` (one attribute, ``"module:Qual.name"``)
+and `SubclassPatch` (named methods on every subclass of a base class, present and
+future); the core installs one kind of wrapper for all of them and enforces the
+contracts of DESIGN.md:
+
+* **Never break user code.** The original is called exactly once with the user's own
+  arguments (a hook may replace some with `Call.set_argument`, which never mutates the
+  user's objects). Its return value reaches the caller as the same object, its exception
+  as the same object (re-raised, never wrapped, so the traceback still holds the user's
+  frames). Anything of autolog's that raises — opening the session, the hook before or
+  after `Call.proceed`, closing the session — goes to `report_internal_error`: one
+  `AutologWarning` per cause plus a log record, and the call goes on (if the original had
+  not run yet it runs now). With ``AUTOLOG_STRICT=1`` the internal error raises instead.
+* **No double logging.** A thread-local depth counts the training calls this thread is
+  inside. Only the outermost training call (of any integration) opens a
+  `TrainingSession` and runs its hook; a nested one (a Pipeline fitting its steps,
+  ``super().fit()``, ``XGBClassifier.fit -> xgboost.train``) calls the original
+  directly. Observer (non-training) hooks run only outside training calls and outside
+  other observer hooks. Ask `in_training_call()` instead of keeping flags.
+* **Revert** removes the wrapper with `wrapt.unwrap_object` using the handle installed,
+  so the attribute is the original object again (``is``), a wrapper installed on a
+  subclass over an inherited attribute leaves no shadowing copy, and when another
+  wrapper (another integration's, or another patch's) is stacked on the same attribute
+  ours is spliced out of the chain and the other keeps working. A wrapper that cannot be
+  removed (third-party code replaced the attribute) turns into a pass-through and one
+  warning says so.
+
+References taken while patched: ``from fakeml import train`` binds the name to our
+wrapper. After a revert that wrapper is inert: calling it calls the original directly,
+with nothing logged — also after a later re-enable, which installs fresh wrappers that
+only attribute lookups made after it see. Re-import the name to have it logged again.
+
+Pickling: a patched module-level function pickles by reference to its qualified name
+(``__reduce_ex__``), so it unpickles to whatever the module holds then; instances of
+classes with patched methods pickle unchanged; bound patched methods pickle like bound
+methods. ``inspect.signature``, ``__name__``, ``__qualname__``, ``__doc__`` and
+``__module__`` are the original's (wrapt proxies them).
+
+Fork: a child forked *inside* a training call keeps this thread's depth, so patched
+calls in the child (joblib/multiprocessing workers with the fork start method) count as
+nested and open no run of their own. Process-wide state here needs no reset in the child.
+
+Fault injection (`autolog.testing.inject_hook_faults`) sets `_hook_fault`; the wrapper
+checks it only on the path that is about to run a hook, so it costs nothing when off.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import wrapt
+
+from autolog.core.config import AutologConfig, is_strict
+from autolog.core.errors import AutologWarning
+
+__all__ = [
+    "AppliedPatch",
+    "Call",
+    "HookError",
+    "Patch",
+    "PatchOwner",
+    "SubclassPatch",
+    "apply_patch",
+    "guard",
+    "in_training_call",
+    "report_internal_error",
+    "training_depth",
+]
+
+_log = logging.getLogger("autolog")
+
+
+class HookError(RuntimeError):
+    """An integration hook broke the hook protocol (e.g. never called ``proceed``)."""
+
+
+# -- per-thread state ---------------------------------------------------------------------
+
+
+class _ThreadState(threading.local):
+    depth = 0  # training calls this thread is inside
+    observing = 0  # observer hooks this thread is inside
+    proceeding: Any = None  # the callable a hook's Call.proceed() is calling right now
+
+
+_state = _ThreadState()
+
+
+def in_training_call() -> bool:
+    """True while this thread is inside a patched training call (of any integration)."""
+    return _state.depth > 0
+
+
+def training_depth() -> int:
+    """How many patched training calls this thread is inside (0 outside training)."""
+    return _state.depth
+
+
+# -- internal errors ----------------------------------------------------------------------
+
+_warned_causes: set[tuple[str, str, str]] = set()
+
+
+def report_internal_error(
+    exc: BaseException, cause: str, *, silent: bool = False, strict: bool | None = None
+) -> None:
+    """An error in autolog's own code: raise it (strict) or warn once per cause and go on.
+
+    Under ``AUTOLOG_STRICT=1`` the exception is re-raised (as the same object). Otherwise
+    an `AutologWarning` is emitted the first time a cause (``cause`` + exception type +
+    message) is seen, and a log record is written to the ``autolog`` logger every time
+    (WARNING the first time, DEBUG after; always DEBUG when ``silent``).
+    """
+    if strict if strict is not None else is_strict():
+        raise exc
+    detail = f"{type(exc).__qualname__}: {exc}"
+    key = (cause, type(exc).__qualname__, str(exc))
+    first = key not in _warned_causes
+    _warned_causes.add(key)
+    message = f"autolog: {cause} failed ({detail}); the user's code carried on unaffected."
+    if silent or not first:
+        _log.debug(message, exc_info=exc)
+        return
+    _log.warning(message, exc_info=exc)
+    warnings.warn(message, AutologWarning, stacklevel=2)
+
+
+class guard:  # noqa: N801 - used like a function: ``with guard("keras:on_epoch_end"):``
+    """Context manager for autolog code running inside the user's training (callbacks).
+
+    An ``Exception`` raised in the block goes to `report_internal_error` and is swallowed
+    (strict mode: raised). ``KeyboardInterrupt`` and friends pass through.
+    """
+
+    __slots__ = ("cause", "silent")
+
+    def __init__(self, cause: str, *, silent: bool = False) -> None:
+        self.cause = cause
+        self.silent = silent
+
+    def __enter__(self) -> guard:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        report_internal_error(exc, self.cause, silent=self.silent)
+        return True
+
+
+# -- patch declarations -------------------------------------------------------------------
+
+
+def _hook_id(hook: Callable) -> str:
+    module = getattr(hook, "__module__", None) or "?"
+    qualname = getattr(hook, "__qualname__", None) or getattr(hook, "__name__", repr(hook))
+    return f"{module}.{qualname}"
+
+
+class Patch:
+    """Wrap one attribute, ``target = "module.path:Qual.name"``, when its module is imported.
+
+    ``hook(session, call)`` for a training patch (it must call ``call.proceed()`` once);
+    ``hook(call)`` for an observer patch (``training=False``), which runs only outside
+    training calls. ``run_name(call)`` names a managed run the call opens.
+    """
+
+    __slots__ = ("target", "module", "path", "hook", "training", "run_name")
+
+    def __init__(
+        self,
+        target: str,
+        hook: Callable,
+        *,
+        training: bool = True,
+        run_name: Callable[[Call], str] | None = None,
+    ) -> None:
+        module, sep, path = target.partition(":")
+        if not sep or not module or not path:
+            raise ValueError(f"patch target must look like 'module.path:Qual.name', got {target!r}")
+        self.target = target
+        self.module = module
+        self.path = path
+        self.hook = hook
+        self.training = training
+        self.run_name = run_name
+
+    @property
+    def hook_id(self) -> str:
+        return _hook_id(self.hook)
+
+    def __repr__(self) -> str:
+        kind = "training" if self.training else "observer"
+        return f"Patch({self.target!r}, {self.hook_id}, {kind})"
+
+
+class SubclassPatch:
+    """Wrap ``methods`` on every class deriving from ``base`` that defines them itself.
+
+    ``base = "module.path:Qual.Name"``. Existing subclasses are found by walking
+    ``type.__subclasses__()`` from the base; future ones are caught by a wrapper on the
+    base's ``__init_subclass__`` (removed again on revert). Only methods in a class's own
+    ``__dict__`` are wrapped, so an inherited method is wrapped once, where it is defined.
+    """
+
+    __slots__ = ("target", "module", "path", "methods", "hook", "training", "run_name",
+                 "include_base")
+
+    def __init__(
+        self,
+        base: str,
+        methods: Iterable[str] | str,
+        hook: Callable,
+        training: bool = True,
+        run_name: Callable[[Call], str] | None = None,
+        include_base: bool = True,
+    ) -> None:
+        module, sep, path = base.partition(":")
+        if not sep or not module or not path:
+            raise ValueError(f"base must look like 'module.path:Qual.Name', got {base!r}")
+        self.target = base
+        self.module = module
+        self.path = path
+        self.methods = (methods,) if isinstance(methods, str) else tuple(methods)
+        self.hook = hook
+        self.training = training
+        self.run_name = run_name
+        self.include_base = include_base
+
+    @property
+    def hook_id(self) -> str:
+        return _hook_id(self.hook)
+
+    def __repr__(self) -> str:
+        kind = "training" if self.training else "observer"
+        return f"SubclassPatch({self.target!r}, {self.methods}, {self.hook_id}, {kind})"
+
+
+class PatchOwner(Protocol):
+    """What the wrapper reads at call time (an `Integration` satisfies it)."""
+
+    name: str
+
+    @property
+    def config(self) -> AutologConfig: ...
+
+    @property
+    def framework_version(self) -> str | None: ...
+
+
+# -- the call a hook sees -----------------------------------------------------------------
+
+_PENDING, _RUNNING, _RETURNED, _RAISED = 0, 1, 2, 3
+_EMPTY = inspect.Parameter.empty
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+_signatures: dict[Any, inspect.Signature | None] = {}
+
+
+def _signature_of(function: Any) -> inspect.Signature | None:
+    """The signature the caller's arguments bind to (``self``/``cls`` excluded), cached."""
+    if isinstance(function, wrapt.PartialCallableObjectProxy):  # Class.method(instance, ...)
+        target, skip = function.__wrapped__, True
+    elif inspect.ismethod(function):
+        target, skip = function.__func__, True
+    else:
+        target, skip = function, False
+    key = (target, skip)
+    try:
+        return _signatures[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable callable: compute each time
+        key = None
+    try:
+        signature: inspect.Signature | None = inspect.signature(target)
+        if skip:
+            params = list(signature.parameters.values())[1:]
+            signature = signature.replace(parameters=params)
+    except (TypeError, ValueError):
+        signature = None
+    if key is not None and len(_signatures) < 4096:
+        _signatures[key] = signature
+    return signature
+
+
+class Call:
+    """One intercepted call, as the hook sees it.
+
+    ``args``/``kwargs`` are what the user passed (never mutated); ``arguments`` binds the
+    arguments the original will be called with (the user's, unless the hook replaced some)
+    to parameter names, positional and keyword alike (``self`` excluded; a ``**kwargs``
+    parameter's entries appear as top-level names).
+    """
+
+    __slots__ = ("function", "instance", "args", "kwargs", "integration", "hook_id",
+                 "result", "exception", "_args", "_kwargs", "_arguments", "_status")
+
+    def __init__(
+        self,
+        function: Callable,
+        instance: Any,
+        args: tuple,
+        kwargs: dict,
+        integration: str,
+        hook_id: str = "",
+    ) -> None:
+        self.function = function
+        self.instance = instance
+        self.args = args
+        self.kwargs = kwargs
+        self.integration = integration
+        self.hook_id = hook_id
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        self._args = args
+        self._kwargs = kwargs
+        self._arguments: dict[str, Any] | None = None
+        self._status = _PENDING
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def signature(self) -> inspect.Signature | None:
+        return _signature_of(self.function)
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        if self._arguments is None:
+            self._arguments = self._bind()
+        return self._arguments
+
+    def _bind(self) -> dict[str, Any]:
+        signature = self.signature
+        if signature is None:
+            return dict(self._kwargs)
+        try:
+            bound = signature.bind(*self._args, **self._kwargs).arguments
+        except TypeError:  # the user's call is wrong; the original will say so
+            bound = dict(zip(
+                (n for n, p in signature.parameters.items() if p.kind in _POSITIONAL),
+                self._args,
+            ))
+            bound.update(self._kwargs)
+            return bound
+        result: dict[str, Any] = {}
+        for name, value in bound.items():
+            if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+                result.update(value)
+            else:
+                result[name] = value
+        return result
+
+    def argument(self, name: str, default: Any = None) -> Any:
+        """The bound value of ``name``, else the signature's default, else ``default``."""
+        arguments = self.arguments
+        if name in arguments:
+            return arguments[name]
+        signature = self.signature
+        if signature is not None:
+            param = signature.parameters.get(name)
+            if param is not None and param.default is not _EMPTY:
+                return param.default
+        return default
+
+    @property
+    def proceeded(self) -> bool:
+        return self._status != _PENDING
+
+    # -- changing the call ----------------------------------------------------------------
+    def set_argument(self, name: str, value: Any) -> None:
+        """Call the original with ``name=value``: where the user put it, else as keyword."""
+        if self._status != _PENDING:
+            raise HookError("set_argument() after proceed() has no effect")
+        signature = self.signature
+        param = signature.parameters.get(name) if signature is not None else None
+        if param is not None:
+            if param.kind in _POSITIONAL:
+                index = list(signature.parameters).index(name)
+                if index < len(self._args):
+                    args = list(self._args)
+                    args[index] = value
+                    self._args = tuple(args)
+                    self._arguments = None
+                    return
+                if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+                    raise TypeError(f"cannot set positional-only argument {name!r} not passed")
+            elif param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                raise TypeError(f"cannot set the variadic parameter {name!r}")
+        elif signature is not None and not any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
+        ):
+            qualname = getattr(self.function, "__qualname__", repr(self.function))
+            raise TypeError(f"{qualname}() has no parameter {name!r}")
+        kwargs = dict(self._kwargs)
+        kwargs[name] = value
+        self._kwargs = kwargs
+        self._arguments = None
+
+    def add_callback(self, callback: Any, argument: str = "callbacks") -> Any:
+        """Pass a copy of the user's callback list with ``callback`` appended.
+
+        The user's list is never mutated. When the list already holds a callback of the
+        same type (the user added ours explicitly), nothing is added and that one is
+        returned; otherwise ``callback`` is returned.
+        """
+        current = self.argument(argument)
+        if current is None:
+            items: list[Any] = []
+        elif isinstance(current, (list, tuple)):
+            items = list(current)
+        else:  # a single callback object where the API accepts one
+            items = [current]
+        for existing in items:
+            if type(existing) is type(callback):
+                return existing
+        items.append(callback)
+        self.set_argument(argument, tuple(items) if isinstance(current, tuple) else items)
+        return callback
+
+    # -- running the original -------------------------------------------------------------
+    def proceed(self) -> Any:
+        """Call the original once; return its result or re-raise its exception as is."""
+        if self._status != _PENDING:
+            raise HookError(f"{self.hook_id}: call.proceed() called more than once")
+        self._status = _RUNNING
+        state = _state
+        previous = state.proceeding
+        state.proceeding = self.function
+        try:
+            result = self.function(*self._args, **self._kwargs)
+        except BaseException as exc:
+            self.exception = exc
+            self._status = _RAISED
+            raise
+        finally:
+            state.proceeding = previous
+        self.result = result
+        self._status = _RETURNED
+        return result
+
+    def _proceed_quietly(self) -> None:
+        try:
+            self.proceed()
+        except BaseException:  # noqa: BLE001 - recorded on self.exception, raised by caller
+            pass
+
+    def __repr__(self) -> str:
+        name = getattr(self.function, "__qualname__", repr(self.function))
+        return f"<Call {self.integration}:{name}>"
+
+
+# -- the wrapper --------------------------------------------------------------------------
+
+#: Set by `autolog.testing.inject_hook_faults`: called with the hook id right before a
+#: hook runs; raises to simulate a failing hook. None (the default) costs one check on
+#: the hook path only.
+_hook_fault: Callable[[str], None] | None = None
+
+_TrainingSession: Any = None  # autolog.core.runs.TrainingSession, imported on first use
+
+
+def _open_session(owner: PatchOwner, config: AutologConfig, run_name: str | None) -> Any:
+    global _TrainingSession
+    session_class = _TrainingSession
+    if session_class is None:
+        from autolog.core.runs import TrainingSession as session_class
+
+        _TrainingSession = session_class
+    return session_class.open(
+        integration=owner.name,
+        config=config,
+        framework_version=owner.framework_version,
+        run_name=run_name,
+    )
+
+
+def _dispatch(applied: AppliedPatch, wrapped, instance, args, kwargs):
+    """The one wrapper function behind every patch (bound per patch with partial)."""
+    if applied.active:
+        state = _state
+        if applied.training:
+            if not state.depth:
+                return _run_training(applied, wrapped, instance, args, kwargs)
+        elif not state.depth:
+            if not state.observing:
+                return _run_observer(applied, wrapped, instance, args, kwargs)
+            # Observers stacked on one attribute (two integrations) each run; an observed
+            # function called from inside another observed one does not.
+            proceeding = state.proceeding
+            if proceeding is not None and getattr(proceeding, "__wrapped__", None) is wrapped:
+                return _run_observer(applied, wrapped, instance, args, kwargs)
+    return wrapped(*args, **kwargs)
+
+
+def _run_training(applied, wrapped, instance, args, kwargs):
+    state = _state
+    state.depth += 1
+    try:
+        return _run_hooked(applied, wrapped, instance, args, kwargs, True)
+    finally:
+        state.depth -= 1
+
+
+def _run_observer(applied, wrapped, instance, args, kwargs):
+    state = _state
+    state.observing += 1
+    try:
+        return _run_hooked(applied, wrapped, instance, args, kwargs, False)
+    finally:
+        state.observing -= 1
+
+
+def _run_hooked(applied, wrapped, instance, args, kwargs, training: bool):
+    owner = applied.owner
+    config = owner.config
+    silent = bool(getattr(config, "silent", False))
+    call = Call(wrapped, instance, args, kwargs, owner.name, applied.hook_id)
+    session = None
+    stage = "hook"
+    try:
+        if training:
+            stage = "run_name"
+            run_name = applied.run_name(call) if applied.run_name is not None else None
+            stage = "TrainingSession.open"
+            session = _open_session(owner, config, run_name)
+            stage = "hook"
+        if _hook_fault is not None:
+            _hook_fault(applied.hook_id)
+        if training:
+            applied.hook(session, call)
+        else:
+            applied.hook(call)
+        if call._status == _PENDING:
+            raise HookError(f"{applied.hook_id} returned without calling call.proceed()")
+    except BaseException as exc:
+        if not (call._status == _RAISED and exc is call.exception):  # not the user's
+            if not isinstance(exc, Exception):  # KeyboardInterrupt in our code: stop
+                _close_quietly(session, exc)
+                raise
+            cause = f"{owner.name}: {applied.hook_id if stage == 'hook' else stage}"
+            _report(exc, cause, silent, session)
+    if call._status == _PENDING:  # our code failed before the original ran: run it now
+        call._proceed_quietly()
+    if session is not None:
+        try:
+            session.close(error=call.exception)
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error(exc, f"{owner.name}: TrainingSession.close", silent=silent)
+    if call._status == _RAISED:
+        error = call.exception
+        del call
+        raise error
+    return call.result
+
+
+def _report(exc: Exception, cause: str, silent: bool, session) -> None:
+    if is_strict():
+        _close_quietly(session, exc)
+        raise exc
+    report_internal_error(exc, cause, silent=silent, strict=False)
+
+
+def _close_quietly(session, error: BaseException) -> None:
+    if session is None:
+        return
+    try:
+        session.close(error=error)
+    except Exception:  # noqa: BLE001 - already failing; the first error is the one raised
+        _log.debug("autolog: closing the session after an error failed", exc_info=True)
+
+
+# -- the wrapper objects ------------------------------------------------------------------
+
+
+class _BoundPatchWrapper(wrapt.BoundFunctionWrapper):
+    """A patched method bound to an instance or class: pickles and copies like one."""
+
+    def __reduce_ex__(self, protocol):
+        target = self._self_instance
+        if target is None:
+            target = getattr(self.__wrapped__, "__self__", None) or self._self_owner
+        return (getattr, (target, self.__name__))
+
+    def __reduce__(self):
+        return self.__reduce_ex__(2)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):  # like a bound method: bound to a copy of its instance
+        target = self._self_instance
+        if target is None or isinstance(target, type):
+            return self
+        import copy
+
+        return getattr(copy.deepcopy(target, memo), self.__name__)
+
+
+class PatchWrapper(wrapt.FunctionWrapper):
+    """autolog's wrapper object (one per installed attribute)."""
+
+    __bound_function_wrapper__ = _BoundPatchWrapper
+
+    def __reduce_ex__(self, protocol):
+        # Pickle saves the patched function as the global it is (module + qualname).
+        return self.__qualname__
+
+    def __reduce__(self):
+        return self.__qualname__
+
+    def __copy__(self):  # functions are atomic for copy/deepcopy
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+# -- installing and reverting -------------------------------------------------------------
+
+
+class _Install:
+    __slots__ = ("owner_ref", "name", "handle")
+
+    def __init__(self, owner: Any, name: str, handle: Any) -> None:
+        try:
+            self.owner_ref: Callable[[], Any] = weakref.ref(owner) if isinstance(
+                owner, type) else (lambda: owner)
+        except TypeError:
+            self.owner_ref = lambda: owner
+        self.name = name
+        self.handle = handle
+
+
+_revert_warned: set[str] = set()
+
+
+class AppliedPatch:
+    """One patch installed for one owner (integration); `revert` takes it out again."""
+
+    __slots__ = ("patch", "owner", "active", "training", "hook", "hook_id", "run_name",
+                 "installs", "_wrapper", "_seen", "__weakref__")
+
+    def __init__(self, patch: Patch | SubclassPatch, owner: PatchOwner) -> None:
+        self.patch = patch
+        self.owner = owner
+        self.active = True
+        self.training = patch.training
+        self.hook = patch.hook
+        self.hook_id = patch.hook_id
+        self.run_name = patch.run_name
+        self.installs: list[_Install] = []
+        self._wrapper = functools.partial(_dispatch, self)
+        self._seen: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
+
+    @property
+    def handles(self) -> list[Any]:
+        return [i.handle for i in self.installs]
+
+    def _wrap(self, parent: Any, name: str) -> Any:
+        handle = wrapt.wrap_object(parent, name, PatchWrapper, (self._wrapper,))
+        self.installs.append(_Install(parent, name, handle))
+        return handle
+
+    def _wrap_class(self, cls: type) -> None:
+        names = self._seen.setdefault(cls, set())
+        for method in self.patch.methods:  # type: ignore[union-attr]
+            if method in names or method not in cls.__dict__:
+                continue
+            names.add(method)
+            self._wrap(cls, method)
+
+    def revert(self) -> None:
+        """Remove every wrapper installed; one that cannot be removed passes calls through."""
+        self.active = False
+        for install in reversed(self.installs):
+            owner = install.owner_ref()
+            if owner is None:
+                continue
+            try:
+                removed = wrapt.unwrap_object(owner, install.name, install.handle,
+                                              missing_ok=True)
+                problem = "the attribute was replaced by other code"
+            except Exception as exc:  # noqa: BLE001 - WrapperNotOutermostError and the like
+                removed = None
+                problem = f"{type(exc).__name__}: {exc}"
+            if removed is None:
+                where = f"{getattr(owner, '__qualname__', getattr(owner, '__name__', owner))}" \
+                        f".{install.name}"
+                if where not in _revert_warned:
+                    _revert_warned.add(where)
+                    message = (f"autolog could not remove its wrapper from {where} "
+                               f"({problem}); the wrapper left behind passes calls straight "
+                               f"through to the original.")
+                    _log.warning(message)
+                    warnings.warn(message, AutologWarning, stacklevel=3)
+        self.installs.clear()
+
+
+def apply_patch(patch: Patch | SubclassPatch, owner: PatchOwner, module: Any) -> AppliedPatch:
+    """Install ``patch`` on the imported ``module`` for ``owner``; returns the handle."""
+    applied = AppliedPatch(patch, owner)
+    try:
+        if isinstance(patch, SubclassPatch):
+            _apply_subclass_patch(applied, patch, module)
+        else:
+            parent, name, _original = wrapt.resolve_path(module, patch.path)
+            applied._wrap(parent, name)
+    except BaseException:
+        applied.revert()
+        raise
+    return applied
+
+
+def _apply_subclass_patch(applied: AppliedPatch, patch: SubclassPatch, module: Any) -> None:
+    base = wrapt.resolve_path(module, patch.path)[2]
+    if not isinstance(base, type):
+        raise TypeError(f"{patch.target} is not a class")
+
+    def on_init_subclass(wrapped, instance, args, kwargs):
+        result = wrapped(*args, **kwargs)
+        cls = getattr(wrapped, "__self__", None)
+        if not isinstance(cls, type):
+            cls = instance
+        if applied.active and isinstance(cls, type):
+            try:
+                applied._wrap_class(cls)
+            except Exception as exc:  # noqa: BLE001 - never break class creation
+                report_internal_error(
+                    exc, f"{applied.owner.name}: patching {cls.__qualname__}",
+                    silent=bool(getattr(applied.owner.config, "silent", False)),
+                )
+        return result
+
+    # Future subclasses first, so none created meanwhile is missed; _seen dedupes.
+    handle = wrapt.wrap_object(base, "__init_subclass__", wrapt.FunctionWrapper,
+                               (on_init_subclass,))
+    applied.installs.append(_Install(base, "__init_subclass__", handle))
+
+    seen: set[int] = set()
+    stack: list[type] = [base]
+    while stack:
+        cls = stack.pop()
+        if id(cls) in seen:
+            continue
+        seen.add(id(cls))
+        if cls is not base or patch.include_base:
+            applied._wrap_class(cls)
+        try:
+            stack.extend(type.__subclasses__(cls))
+        except TypeError:
+            continue

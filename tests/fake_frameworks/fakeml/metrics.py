@@ -1,0 +1,11 @@
+"""Fake metric functions (observer patches); f1 calls score internally."""
+
+
+def score(y_true, y_pred):
+    """Fraction of equal items."""
+    pairs = list(zip(y_true, y_pred))
+    return sum(a == b for a, b in pairs) / max(len(pairs), 1)
+
+
+def f1(y_true, y_pred):
+    return score(y_true, y_pred)
