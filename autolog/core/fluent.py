@@ -180,9 +180,8 @@ def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
     log_text(serialize_dict(dictionary, artifact_file), artifact_file)
 
 
-def log_figure(figure: Any, artifact_file: str) -> None:
-    """Store a matplotlib (or plotly, as .html) figure as an image artifact."""
-    run = _run_for_logging()
+def write_artifact_figure(uri: str, run_id: str, figure: Any, artifact_file: str) -> None:
+    """Save a matplotlib (or plotly) figure as the artifact file ``artifact_file``."""
     relative = validation.artifact_path(artifact_file)
     directory, name = os.path.split(relative)
     if not name:
@@ -202,7 +201,13 @@ def log_figure(figure: Any, artifact_file: str) -> None:
                 f"log_figure: unsupported figure type {type(figure).__name__}; expected a "
                 "matplotlib Figure or a plotly Figure."
             )
-        context.get_store(run.uri).log_artifact(run.info.run_id, path, directory)
+        context.get_store(uri).log_artifact(run_id, path, directory)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    """Store a matplotlib (or plotly, as .html) figure as an image artifact."""
+    run = _run_for_logging()
+    write_artifact_figure(run.uri, run.info.run_id, figure, artifact_file)
 
 
 # -- reads --------------------------------------------------------------------------------

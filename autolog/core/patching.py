@@ -171,10 +171,12 @@ class Patch:
 
     ``hook(session, call)`` for a training patch (it must call ``call.proceed()`` once);
     ``hook(call)`` for an observer patch (``training=False``), which runs only outside
-    training calls. ``run_name(call)`` names a managed run the call opens.
+    training calls. ``run_name(call)`` names a managed run the call opens;
+    ``resume_run(call)`` may return the id of an earlier run the call continues (e.g.
+    ``partial_fit`` on the same estimator) instead of opening a new one.
     """
 
-    __slots__ = ("target", "module", "path", "hook", "training", "run_name")
+    __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run")
 
     def __init__(
         self,
@@ -183,6 +185,7 @@ class Patch:
         *,
         training: bool = True,
         run_name: Callable[[Call], str] | None = None,
+        resume_run: Callable[[Call], str | None] | None = None,
     ) -> None:
         module, sep, path = target.partition(":")
         if not sep or not module or not path:
@@ -193,6 +196,7 @@ class Patch:
         self.hook = hook
         self.training = training
         self.run_name = run_name
+        self.resume_run = resume_run
 
     @property
     def hook_id(self) -> str:
@@ -210,10 +214,12 @@ class SubclassPatch:
     ``type.__subclasses__()`` from the base; future ones are caught by a wrapper on the
     base's ``__init_subclass__`` (removed again on revert). Only methods in a class's own
     ``__dict__`` are wrapped, so an inherited method is wrapped once, where it is defined.
+    ``skip_class(cls)`` returning true leaves a class (and only that class) unpatched, e.g.
+    classes that another integration owns.
     """
 
     __slots__ = ("target", "module", "path", "methods", "hook", "training", "run_name",
-                 "include_base")
+                 "include_base", "resume_run", "skip_class")
 
     def __init__(
         self,
@@ -223,6 +229,8 @@ class SubclassPatch:
         training: bool = True,
         run_name: Callable[[Call], str] | None = None,
         include_base: bool = True,
+        resume_run: Callable[[Call], str | None] | None = None,
+        skip_class: Callable[[type], bool] | None = None,
     ) -> None:
         module, sep, path = base.partition(":")
         if not sep or not module or not path:
@@ -235,6 +243,8 @@ class SubclassPatch:
         self.training = training
         self.run_name = run_name
         self.include_base = include_base
+        self.resume_run = resume_run
+        self.skip_class = skip_class
 
     @property
     def hook_id(self) -> str:
@@ -468,7 +478,9 @@ _hook_fault: Callable[[str], None] | None = None
 _TrainingSession: Any = None  # autolog.core.runs.TrainingSession, imported on first use
 
 
-def _open_session(owner: PatchOwner, config: AutologConfig, run_name: str | None) -> Any:
+def _open_session(
+    owner: PatchOwner, config: AutologConfig, run_name: str | None, resume_run_id: str | None
+) -> Any:
     global _TrainingSession
     session_class = _TrainingSession
     if session_class is None:
@@ -480,6 +492,7 @@ def _open_session(owner: PatchOwner, config: AutologConfig, run_name: str | None
         config=config,
         framework_version=owner.framework_version,
         run_name=run_name,
+        resume_run_id=resume_run_id,
     )
 
 
@@ -530,8 +543,10 @@ def _run_hooked(applied, wrapped, instance, args, kwargs, training: bool):
         if training:
             stage = "run_name"
             run_name = applied.run_name(call) if applied.run_name is not None else None
+            stage = "resume_run"
+            resume = applied.resume_run(call) if applied.resume_run is not None else None
             stage = "TrainingSession.open"
-            session = _open_session(owner, config, run_name)
+            session = _open_session(owner, config, run_name, resume)
             stage = "hook"
         if _hook_fault is not None:
             _hook_fault(applied.hook_id)
@@ -647,7 +662,7 @@ class AppliedPatch:
     """One patch installed for one owner (integration); `revert` takes it out again."""
 
     __slots__ = ("patch", "owner", "active", "training", "hook", "hook_id", "run_name",
-                 "installs", "_wrapper", "_seen", "__weakref__")
+                 "resume_run", "installs", "_wrapper", "_seen", "__weakref__")
 
     def __init__(self, patch: Patch | SubclassPatch, owner: PatchOwner) -> None:
         self.patch = patch
@@ -657,6 +672,7 @@ class AppliedPatch:
         self.hook = patch.hook
         self.hook_id = patch.hook_id
         self.run_name = patch.run_name
+        self.resume_run = patch.resume_run
         self.installs: list[_Install] = []
         self._wrapper = functools.partial(_dispatch, self)
         self._seen: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
@@ -671,6 +687,9 @@ class AppliedPatch:
         return handle
 
     def _wrap_class(self, cls: type) -> None:
+        skip = getattr(self.patch, "skip_class", None)
+        if skip is not None and skip(cls):
+            return
         names = self._seen.setdefault(cls, set())
         for method in self.patch.methods:  # type: ignore[union-attr]
             if method in names or method not in cls.__dict__:

@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -237,74 +238,26 @@ def _user_name() -> str:
         return "unknown"
 
 
-# -- the session that autologging opens around one outermost training call ------------
+# -- what integrations log through ------------------------------------------------------
 
 
-class TrainingSession:
-    """The run one outermost training call logs into, plus its timing and resources.
+class RunRecorder:
+    """Logging into one run by id, as autologging does it: never an error for the user.
 
-    Integrations receive it from the core; they never start or end runs themselves.
+    A bad key, an over-long param or a param already logged with another value becomes
+    one warning and a skip. Works on finished runs too (post-training metrics,
+    ``evaluate`` after ``fit``).
     """
 
-    def __init__(self, run: ActiveRun, config: AutologConfig, owns_run: bool) -> None:
-        self.run = run
-        self.run_id = run.info.run_id
-        self.config = config
-        self.owns_run = owns_run
-        self._logger = context.get_logger(run.uri)
-        self._started = time.perf_counter()
-        self._cpu_started = time.process_time()
-        self._peak_rss_started = _peak_rss_bytes()
+    def __init__(self, run_id: str, uri: str, params_logged: dict[str, str] | None = None):
+        self.run_id = run_id
+        self.uri = uri
+        self._params = params_logged if params_logged is not None else {}
+        self._logger = context.get_logger(uri)
 
-    @classmethod
-    def open(
-        cls,
-        integration: str,
-        config: AutologConfig,
-        framework_version: str | None = None,
-        run_name: str | None = None,
-    ) -> TrainingSession:
-        user_run = active_run()
-        if user_run is not None and user_run.owner_pid != os.getpid():
-            _thread.stack.clear()  # inherited through fork: not ours to log into
-            user_run = None
-        if user_run is None:
-            run = start_run(run_name=run_name, _managed=True)
-            owns_run = True
-        elif config.exclusive:
-            run = start_run(run_name=run_name, _managed=True, _independent=True)
-            owns_run = True
-        elif user_run.holds_training:
-            run = start_run(run_name=run_name, nested=True, _managed=True)
-            owns_run = True
-        else:
-            run = user_run
-            owns_run = False
-        run.holds_training = True
-        import platform
-        import socket
-
-        tags = {
-            TAG_AUTOLOGGING: integration,
-            "autolog.integration": integration,
-            "autolog.python_version": platform.python_version(),
-            "autolog.host": socket.gethostname(),
-        }
-        if framework_version:
-            tags[f"autolog.{integration}_version"] = framework_version
-        if config.extra_tags:
-            tags.update({str(k): str(v) for k, v in config.extra_tags.items()})
-        session = cls(run, config, owns_run)
-        session.set_tags(tags)
-        if owns_run and config.log_system_metrics and run.monitor is None:
-            _start_system_metrics(run)
-        return session
-
-    # -- logging (what integrations call) --------------------------------------------
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Log params; a key already logged with another value is skipped with a warning."""
         accepted = []
-        seen = self.run.params_logged
+        seen = self._params
         for key, value in params.items():
             key = str(key)
             text = str(value)
@@ -329,11 +282,10 @@ class TrainingSession:
             self._logger.log_params(self.run_id, accepted)
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
-        if not _valid_key(key, "metric"):
-            return
-        self._logger.log_metric(
-            self.run_id, key, validation.metric_value(key, value), now_ms(), int(step or 0)
-        )
+        if _valid_key(key, "metric"):
+            self._logger.log_metric(
+                self.run_id, key, validation.metric_value(key, value), now_ms(), int(step or 0)
+            )
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         timestamp = now_ms()
@@ -351,21 +303,127 @@ class TrainingSession:
         )
 
     def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
-        context.get_store(self.run.uri).log_artifact(
+        context.get_store(self.uri).log_artifact(
             self.run_id, local_path, validation.artifact_path(artifact_path)
         )
 
     def log_text(self, text: str, artifact_file: str) -> None:
         from autolog.core.fluent import write_artifact_text
 
-        write_artifact_text(self.run.uri, self.run_id, text, artifact_file)
+        write_artifact_text(self.uri, self.run_id, text, artifact_file)
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         from autolog.core.fluent import serialize_dict
 
         self.log_text(serialize_dict(dictionary, artifact_file), artifact_file)
 
-    # -- end ------------------------------------------------------------------------------
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        from autolog.core.fluent import write_artifact_figure
+
+        write_artifact_figure(self.uri, self.run_id, figure, artifact_file)
+
+    def log_model(
+        self,
+        model: Any,
+        flavor: str,
+        name: str = "model",
+        input_example: Any = None,
+        signature: Any = None,
+        registered_model_name: str | None = None,
+        **flavor_kwargs: Any,
+    ):
+        """Save ``model`` with ``flavor`` as the artifact directory ``name`` of this run."""
+        from autolog.core import models
+
+        return models.log_model(
+            model,
+            flavor,
+            name=name,
+            input_example=input_example,
+            signature=signature,
+            registered_model_name=registered_model_name,
+            run_id=self.run_id,
+            tracking_uri=self.uri,
+            **flavor_kwargs,
+        )
+
+
+# Fitted models -> the run they were trained in, without touching the user's objects.
+_model_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def remember_model(model: Any, recorder: RunRecorder) -> None:
+    """Link ``model`` to ``recorder``'s run (for post-training metrics, evaluate, ...)."""
+    try:
+        _model_runs[model] = RunRecorder(recorder.run_id, recorder.uri, recorder._params)
+    except TypeError:  # not weak-referenceable or unhashable: no link, nothing breaks
+        pass
+
+
+def recorder_for_model(model: Any) -> RunRecorder | None:
+    """The run ``model`` was trained in, or None. Costs one dict lookup."""
+    try:
+        return _model_runs.get(model)
+    except TypeError:
+        return None
+
+
+# -- the session that autologging opens around one outermost training call ------------
+
+
+class TrainingSession(RunRecorder):
+    """The run one outermost training call logs into, plus its timing and resources.
+
+    Integrations receive it from the core; they never start or end runs themselves.
+    """
+
+    def __init__(self, run: ActiveRun, config: AutologConfig, owns_run: bool) -> None:
+        super().__init__(run.info.run_id, run.uri, run.params_logged)
+        self.run = run
+        self.config = config
+        self.owns_run = owns_run
+        self._started = time.perf_counter()
+        self._cpu_started = time.process_time()
+        self._peak_rss_started = _peak_rss_bytes()
+
+    @classmethod
+    def open(
+        cls,
+        integration: str,
+        config: AutologConfig,
+        framework_version: str | None = None,
+        run_name: str | None = None,
+        resume_run_id: str | None = None,
+    ) -> TrainingSession:
+        """Pick the run: the user's active one, a child of it, a resumed or a new one.
+
+        ``resume_run_id`` continues an earlier managed run (``partial_fit`` calls on one
+        estimator) when no user run is active.
+        """
+        user_run = active_run()
+        if user_run is not None and user_run.owner_pid != os.getpid():
+            _thread.stack.clear()  # inherited through fork: not ours to log into
+            user_run = None
+        if user_run is not None and resume_run_id == user_run.info.run_id:
+            run, owns_run = user_run, False
+        elif user_run is None and resume_run_id is not None:
+            run, owns_run = start_run(run_id=resume_run_id, _managed=True), True
+        elif user_run is None:
+            run, owns_run = start_run(run_name=run_name, _managed=True), True
+        elif config.exclusive:
+            run = start_run(run_name=run_name, _managed=True, _independent=True)
+            owns_run = True
+        elif user_run.holds_training and resume_run_id is None:
+            run, owns_run = start_run(run_name=run_name, nested=True, _managed=True), True
+        else:
+            run, owns_run = user_run, False
+        run.holds_training = True
+        session = cls(run, config, owns_run)
+        session.set_tags(_session_tags(integration, framework_version, config))
+        if owns_run and config.log_system_metrics and run.monitor is None:
+            _start_system_metrics(run)
+        return session
+
     def close(self, error: BaseException | None = None) -> None:
         """Record duration and resources; end the run if this session opened it."""
         try:
@@ -388,6 +446,23 @@ class TrainingSession:
                 else:
                     status = RunStatus.FAILED
                 end_run(status, run_id=self.run_id)
+
+
+def _session_tags(integration: str, framework_version: str | None, config: AutologConfig):
+    import platform
+    import socket
+
+    tags = {
+        TAG_AUTOLOGGING: integration,
+        "autolog.integration": integration,
+        "autolog.python_version": platform.python_version(),
+        "autolog.host": socket.gethostname(),
+    }
+    if framework_version:
+        tags[f"autolog.{integration}_version"] = framework_version
+    if config.extra_tags:
+        tags.update({str(k): str(v) for k, v in config.extra_tags.items()})
+    return tags
 
 
 def _peak_rss_bytes() -> int:
@@ -463,6 +538,41 @@ def _end_runs_at_exit() -> None:
                 _finish(run, status)
         except Exception as exc:  # noqa: BLE001 - at exit, report and go on
             _log().warning("autolog: could not end run %s at exit: %s", run.info.run_id, exc)
+
+
+_signal_handlers_installed = False
+
+
+def install_signal_handlers() -> None:
+    """On SIGTERM, end this process's active runs KILLED, then terminate as before.
+
+    For long-lived runs that span a whole script (the torch loop, the launcher). Only
+    from the main thread; a no-op elsewhere or when already installed.
+    """
+    global _signal_handlers_installed
+    import signal
+
+    if _signal_handlers_installed or threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame):
+        with _active_lock:
+            runs = list(_all_active.values())
+        for run in reversed(runs):
+            try:
+                if run.owner_pid == os.getpid():
+                    _finish(run, RunStatus.KILLED)
+            except Exception as exc:  # noqa: BLE001 - terminating: report and go on
+                _log().warning("autolog: could not end run %s: %s", run.info.run_id, exc)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    _signal_handlers_installed = True
 
 
 def _forget_runs_after_fork() -> None:
