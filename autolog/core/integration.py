@@ -327,11 +327,11 @@ def _watch(module_name: str) -> None:
         if module_name in _watched:
             return
         _watched.add(module_name)
-    import wrapt  # (already imported by patching)
+    from autolog.core.importhooks import when_imported
 
     # Fires at once when the module is already imported; _module_imported is idempotent.
 
-    wrapt.register_post_import_hook(_on_import, module_name)
+    when_imported(module_name, _on_import)
 
 
 def _on_import(module: Any) -> None:

@@ -51,13 +51,12 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
-
-import wrapt
 
 from autolog.core.config import AutologConfig, is_strict
 from autolog.core.errors import AutologWarning
@@ -278,7 +277,9 @@ _signatures: dict[Any, inspect.Signature | None] = {}
 
 def _signature_of(function: Any) -> inspect.Signature | None:
     """The signature the caller's arguments bind to (``self``/``cls`` excluded), cached."""
-    if isinstance(function, wrapt.PartialCallableObjectProxy):  # Class.method(instance, ...)
+    wrapt = sys.modules.get("wrapt")
+    if wrapt is not None and isinstance(function, wrapt.PartialCallableObjectProxy):
+        # Class.method(instance, ...) through a patched method
         target, skip = function.__wrapped__, True
     elif inspect.ismethod(function):
         target, skip = function.__func__, True
@@ -596,47 +597,17 @@ def _close_quietly(session, error: BaseException) -> None:
 # -- the wrapper objects ------------------------------------------------------------------
 
 
-class _BoundPatchWrapper(wrapt.BoundFunctionWrapper):
-    """A patched method bound to an instance or class: pickles and copies like one."""
-
-    def __reduce_ex__(self, protocol):
-        target = self._self_instance
-        if target is None:
-            target = getattr(self.__wrapped__, "__self__", None) or self._self_owner
-        return (getattr, (target, self.__name__))
-
-    def __reduce__(self):
-        return self.__reduce_ex__(2)
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):  # like a bound method: bound to a copy of its instance
-        target = self._self_instance
-        if target is None or isinstance(target, type):
-            return self
-        import copy
-
-        return getattr(copy.deepcopy(target, memo), self.__name__)
+# `PatchWrapper` (the wrapt object installed on each attribute) lives in
+# `autolog.core.wrappers`, imported on first use: importing wrapt costs ~50 ms, which
+# `autolog.autolog()` must not pay before any framework is imported.
 
 
-class PatchWrapper(wrapt.FunctionWrapper):
-    """autolog's wrapper object (one per installed attribute)."""
+def __getattr__(name: str) -> Any:
+    if name == "PatchWrapper":
+        from autolog.core.wrappers import PatchWrapper
 
-    __bound_function_wrapper__ = _BoundPatchWrapper
-
-    def __reduce_ex__(self, protocol):
-        # Pickle saves the patched function as the global it is (module + qualname).
-        return self.__qualname__
-
-    def __reduce__(self):
-        return self.__qualname__
-
-    def __copy__(self):  # functions are atomic for copy/deepcopy
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
+        return PatchWrapper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- installing and reverting -------------------------------------------------------------
@@ -682,6 +653,10 @@ class AppliedPatch:
         return [i.handle for i in self.installs]
 
     def _wrap(self, parent: Any, name: str) -> Any:
+        import wrapt
+
+        from autolog.core.wrappers import PatchWrapper
+
         handle = wrapt.wrap_object(parent, name, PatchWrapper, (self._wrapper,))
         self.installs.append(_Install(parent, name, handle))
         return handle
@@ -700,6 +675,10 @@ class AppliedPatch:
     def revert(self) -> None:
         """Remove every wrapper installed; one that cannot be removed passes calls through."""
         self.active = False
+        if not self.installs:
+            return
+        import wrapt
+
         for install in reversed(self.installs):
             owner = install.owner_ref()
             if owner is None:
@@ -726,6 +705,8 @@ class AppliedPatch:
 
 def apply_patch(patch: Patch | SubclassPatch, owner: PatchOwner, module: Any) -> AppliedPatch:
     """Install ``patch`` on the imported ``module`` for ``owner``; returns the handle."""
+    import wrapt
+
     applied = AppliedPatch(patch, owner)
     try:
         if isinstance(patch, SubclassPatch):
@@ -740,6 +721,8 @@ def apply_patch(patch: Patch | SubclassPatch, owner: PatchOwner, module: Any) ->
 
 
 def _apply_subclass_patch(applied: AppliedPatch, patch: SubclassPatch, module: Any) -> None:
+    import wrapt
+
     base = wrapt.resolve_path(module, patch.path)[2]
     if not isinstance(base, type):
         raise TypeError(f"{patch.target} is not a class")
