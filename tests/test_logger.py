@@ -68,6 +68,11 @@ def test_bounded_buffer_blocks_and_drops_nothing():
     for t in threads:
         t.join()
     assert run_logger.pending() <= 50
+    # A full buffer waits for the one writer; it never starts more of them.
+    writers = [t for t in threading.enumerate() if t.name == "autolog-writer"
+               and t is run_logger._writer]
+    assert len(writers) == 1
+    assert sum(1 for t in threading.enumerate() if t.name == "autolog-writer") <= 4
     run_logger.flush()
     assert len(backend.get_metric_history(run_id, "m")) == 1500
 

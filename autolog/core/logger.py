@@ -16,6 +16,7 @@ import os
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterable
 
 from autolog.core.entities import Metric, Param, RunTag
@@ -48,6 +49,9 @@ class RunLogger:
         flush_interval: float = 1.0,
     ) -> None:
         self.backend = backend
+        # A backend may ask for other defaults (a remote store wants a larger buffer).
+        preferred = getattr(backend, "logger_options", None) or {}
+        max_buffer = preferred.get("max_buffer", max_buffer)
         self.max_buffer = max_buffer
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -56,7 +60,9 @@ class RunLogger:
 
     def _reset_state(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._pending: list[tuple] = []
+        # A deque, taken from in batches of at most batch_size: no list the size of the
+        # whole backlog is ever allocated, which kept glibc's heap from shrinking.
+        self._pending: deque[tuple] = deque()
         self._appended = 0  # items ever appended
         self._done = 0  # items ever written or given up on
         self._errors: list[BaseException] = []
@@ -68,7 +74,8 @@ class RunLogger:
         cond = self._cond
         with cond:
             while len(self._pending) >= self.max_buffer:
-                self._ensure_writer()
+                if self._writer is None or not self._writer.is_alive():
+                    self._ensure_writer()
                 cond.notify_all()
                 cond.wait(0.1)
             self._pending.append(item)
@@ -136,6 +143,12 @@ class RunLogger:
         self._writer = thread
         thread.start()
 
+    def _take_batch(self) -> list[tuple]:
+        """Up to batch_size pending items, oldest first (call with the lock held)."""
+        pending = self._pending
+        popleft = pending.popleft
+        return [popleft() for _ in range(min(len(pending), self.batch_size))]
+
     def _run_writer(self) -> None:
         while True:
             with self._cond:
@@ -145,16 +158,17 @@ class RunLogger:
                     if self._closed:
                         return
                     continue
-                items, self._pending = self._pending, []
+                items = self._take_batch()
                 self._cond.notify_all()  # wake producers blocked on a full buffer
             self._write(items)
+            del items
 
     def _drain_until(self, target: int) -> None:
         while True:
             with self._cond:
                 if self._done >= target or not self._pending:
                     return
-                items, self._pending = self._pending, []
+                items = self._take_batch()
             self._write(items)
 
     def _write(self, items: list[tuple]) -> None:
@@ -216,6 +230,14 @@ def _flush_all_at_exit() -> None:
             run_logger.flush(timeout=30)
         except Exception as exc:  # noqa: BLE001 - at exit, report and go on
             _log().warning("autolog: could not flush at exit: %s", exc)
+        # After the last flush, a backend holding unsent data (a remote store that is
+        # down) gets its chance to put it somewhere durable.
+        at_exit = getattr(run_logger.backend, "at_exit", None)
+        if at_exit is not None:
+            try:
+                at_exit()
+            except Exception as exc:  # noqa: BLE001 - at exit, report and go on
+                _log().warning("autolog: backend exit hook failed: %s", exc)
 
 
 def _reset_all_after_fork() -> None:

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from autolog.core import context, validation
@@ -161,9 +161,23 @@ def start_run(
     _thread.stack.append(run)
     with _active_lock:
         _all_active[run.info.run_id] = run
+    if run_id is None:
+        _record_provenance(run, _managed)
     if log_system_metrics or (log_system_metrics is None and env_flag(ENV_SYSTEM_METRICS)):
         _start_system_metrics(run)
     return run
+
+
+def _record_provenance(run: ActiveRun, managed: bool) -> None:
+    """What produced the run (`core.provenance`); a failure never breaks start_run."""
+    try:
+        from autolog.core import provenance
+
+        provenance.record(run, managed=managed)
+    except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
+        from autolog.core.patching import report_internal_error
+
+        report_internal_error(exc, "recording the run's source and environment")
 
 
 def end_run(status: str = RunStatus.FINISHED, run_id: str | None = None) -> None:
@@ -199,12 +213,49 @@ def _finish(run: ActiveRun, status: str) -> None:
         run.monitor = None
     if run.owner_pid != os.getpid():
         return  # a forked child never ends its parent's run
-    run_logger = context.get_logger(run.uri)
     try:
-        run_logger.flush()
+        _call_end_callbacks(run.info.run_id, status)
     finally:
-        context.get_store(run.uri).update_run_info(run.info.run_id, status, now_ms())
-    run.info.status = status
+        run_logger = context.get_logger(run.uri)
+        try:
+            run_logger.flush()
+        finally:
+            context.get_store(run.uri).update_run_info(run.info.run_id, status, now_ms())
+        run.info.status = status
+
+
+# run id -> callbacks(status) to call when the run ends (end_run, exit, SIGTERM)
+_end_callbacks: dict[str, list[Callable[[str], None]]] = {}
+
+
+def on_run_end(run_id: str, callback: Callable[[str], None]) -> None:
+    """Call ``callback(status)`` once when the run ``run_id`` ends in this process.
+
+    For capture that spans many calls (a hand-written torch loop): the callback logs what
+    it still holds (the last epoch, the model) into the run before its status is set and
+    its data flushed -- whether the run ends by `end_run`, at interpreter exit or on
+    SIGTERM. An error in a callback is reported like a hook's and the run still ends.
+    """
+    _end_callbacks.setdefault(run_id, []).append(callback)
+
+
+def _call_end_callbacks(run_id: str, status: str) -> None:
+    callbacks = _end_callbacks.pop(run_id, None)
+    if not callbacks:
+        return
+    from autolog.core.patching import report_internal_error
+
+    error: Exception | None = None
+    for callback in callbacks:
+        try:
+            callback(status)
+        except Exception as exc:  # noqa: BLE001 - the run must still end
+            try:
+                report_internal_error(exc, "run-end callback")
+            except Exception as strict_exc:  # noqa: BLE001 - strict: raise after the others
+                error = error or strict_exc
+    if error is not None:
+        raise error
 
 
 def _start_system_metrics(run: ActiveRun) -> None:
@@ -424,19 +475,24 @@ class TrainingSession(RunRecorder):
             _start_system_metrics(run)
         return session
 
+    def record_resources(self) -> None:
+        """Log training duration, CPU seconds and peak RSS growth since the session opened
+        (`close` does it; a session whose run ends by `end_run` calls it itself)."""
+        self.log_metrics(
+            {
+                "training_duration_seconds": time.perf_counter() - self._started,
+                "training_cpu_seconds": time.process_time() - self._cpu_started,
+                "training_peak_rss_growth_mb": max(
+                    0, _peak_rss_bytes() - self._peak_rss_started
+                )
+                / 2**20,
+            }
+        )
+
     def close(self, error: BaseException | None = None) -> None:
         """Record duration and resources; end the run if this session opened it."""
         try:
-            self.log_metrics(
-                {
-                    "training_duration_seconds": time.perf_counter() - self._started,
-                    "training_cpu_seconds": time.process_time() - self._cpu_started,
-                    "training_peak_rss_growth_mb": max(
-                        0, _peak_rss_bytes() - self._peak_rss_started
-                    )
-                    / 2**20,
-                }
-            )
+            self.record_resources()
         finally:
             if self.owns_run:
                 if error is None:
@@ -525,6 +581,10 @@ def _install_exit_handling() -> None:
 
     sys.excepthook = record_uncaught
     atexit.register(_end_runs_at_exit)
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        install_signal_handlers()  # a terminated process leaves its runs KILLED, not RUNNING
 
 
 def _end_runs_at_exit() -> None:
@@ -580,6 +640,7 @@ def _forget_runs_after_fork() -> None:
     _thread = _ThreadRuns()
     _active_lock = threading.Lock()  # another thread may have held it at fork time
     _all_active.clear()
+    _end_callbacks.clear()
 
 
 if hasattr(os, "register_at_fork"):
