@@ -5,8 +5,10 @@
     autolog runs show RUN_ID
     autolog runs metric RUN_ID KEY
     autolog status
-    autolog run [OPTIONS] script.py [args...]     autolog run [OPTIONS] -m module [args...]
+    autolog run [OPTIONS] [-P key=value ...] script.py [args...]
+    autolog run [OPTIONS] [-P key=value ...] -m module [args...]
     autolog run [OPTIONS] -- COMMAND [args...]
+    autolog rerun RUN_ID [--in-place | --worktree DIR] [--force] [-P key=value ...]
 
 This module only parses and prints; the work is in `autolog.launcher` and the API. It
 imports nothing heavy at import time, so ``autolog --help`` is fast: each command
@@ -206,6 +208,8 @@ class _LazyGroup(click.Group):
 #: Commands living in their own modules (later: "sync", "ui", "rerun").
 LAZY_COMMANDS = {
     "models": "autolog.cli_models:models",
+    "ui": "autolog.ui.cli:ui",
+    "rerun": "autolog.rerun:rerun_command",
 }
 
 
@@ -363,11 +367,55 @@ def runs_show_command(ctx: click.Context, run_id: str) -> None:
     _echo_table(["key", "value"], sorted(data.params.items()), "  (none)", max_cell=SHOW_CELL)
     _section("Metrics (latest)")
     _echo_table(["key", "value"], sorted(data.metrics.items()), "  (none)")
+    _section("Source")
+    _echo_source(data.tags)
     _section("Tags")
     _echo_table(["key", "value"], sorted(data.tags.items()), "  (none)", max_cell=SHOW_CELL)
     _section("Artifacts")
     rows = _artifact_rows(client, info.run_id)
     _echo_table(["path", "size"], rows, "  (none)", max_cell=SHOW_CELL)
+
+
+def _echo_source(tags: dict[str, str]) -> None:
+    """Command, commit (dirty or not), seeds and framework versions (core.provenance)."""
+    import json
+    import shlex
+
+    from autolog.core import provenance as p
+
+    rows = []
+    if p.TAG_ARGV in tags:
+        try:
+            command = shlex.join(json.loads(tags[p.TAG_ARGV]))
+        except (ValueError, TypeError):
+            command = tags[p.TAG_ARGV]
+        rows.append(("command", command))
+    if p.TAG_CWD in tags:
+        rows.append(("cwd", tags[p.TAG_CWD]))
+    if p.TAG_GIT_COMMIT in tags:
+        dirty = tags.get(p.TAG_GIT_DIRTY) == "true"
+        branch = tags.get(p.TAG_GIT_BRANCH)
+        rows.append(("commit", tags[p.TAG_GIT_COMMIT] + (f" ({branch})" if branch else "")
+                     + (" + uncommitted changes (code/diff.patch)" if dirty else "")))
+    if p.TAG_GIT_REPO_URL in tags:
+        rows.append(("repository", tags[p.TAG_GIT_REPO_URL]))
+    seeds = [f"{k[len(p.SEED_PREFIX):]}={v}" for k, v in sorted(tags.items())
+             if k.startswith(p.SEED_PREFIX)]
+    if seeds:
+        rows.append(("seeds", ", ".join(seeds)))
+    frameworks = [f"{k[len(p.FRAMEWORK_PREFIX):]} {v}" for k, v in sorted(tags.items())
+                  if k.startswith(p.FRAMEWORK_PREFIX)]
+    if frameworks:
+        rows.append(("frameworks", ", ".join(frameworks)))
+    if p.TAG_PYTHON_VERSION in tags:
+        rows.append(("python", tags[p.TAG_PYTHON_VERSION]))
+    if p.TAG_RERUN_OF in tags:
+        rows.append(("rerun of", tags[p.TAG_RERUN_OF]))
+    if not rows:
+        click.echo("  (none)")
+    width = max((len(k) for k, _ in rows), default=0)
+    for key, value in rows:
+        click.echo(f"  {key.ljust(width)}  {value}")
 
 
 @runs_group.command("metric")
@@ -411,6 +459,19 @@ def status_command(ctx: click.Context) -> None:
 # -- autolog run -----------------------------------------------------------------------
 
 
+def _parse_overrides(ctx: click.Context, param: Any, values: Sequence[str]) -> dict[str, str]:
+    """``-P key=value`` (repeatable) -> {key: value}; also used by ``autolog rerun``."""
+    import re
+
+    overrides: dict[str, str] = {}
+    for item in values:
+        key, eq, value = item.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx, param)
+        overrides[key] = value
+    return overrides
+
+
 class _RunCommand(click.Command):
     """Remembers whether ``--`` came before the first argument (subprocess mode)."""
 
@@ -451,6 +512,8 @@ class _RunCommand(click.Command):
 @click.option("--no-run", is_flag=True,
               help="Open no run around the script: each training gets its own run.")
 @click.option("-m", "module", is_flag=True, help="Run a module, as python -m does.")
+@click.option("-P", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
+              help="Set the script's --KEY option to VALUE (argparse/click); logged as a param.")
 @click.argument("target", nargs=-1, type=click.UNPROCESSED, metavar="SCRIPT [ARGS]...")
 @click.pass_context
 def run_command(
@@ -462,6 +525,7 @@ def run_command(
     system_metrics: bool,
     no_run: bool,
     module: bool,
+    overrides: dict[str, str],
     target: tuple[str, ...],
 ) -> None:
     """Run a script, a module or a command with autologging on.
@@ -487,8 +551,11 @@ def run_command(
         log_models=False if no_models else None,
         log_system_metrics=True if system_metrics else None,
         open_run=not no_run,
+        overrides=overrides,
     )
     as_command = ctx.meta.get("autolog.run.command", False)
+    if as_command and overrides:
+        raise click.UsageError("-P works for a script or a module, not after '--'", ctx)
     if not target:
         raise click.UsageError(
             "give a command after '--'" if as_command else

@@ -66,6 +66,7 @@ class LaunchOptions:
     log_system_metrics: bool | None = None
     open_run: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)  # -P key=value
 
     def autolog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = dict(self.extra)
@@ -107,6 +108,7 @@ def run_script(
     saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
     # sys.path[0] as python sets it: the script's real directory, or the cwd for -m
     _set_path0(os.getcwd() if module else os.path.dirname(os.path.realpath(target)))
+    args = apply_overrides(target, args, options.overrides, module=module)
     try:
         return _run_in_process(target, args, options, module)
     finally:
@@ -125,7 +127,7 @@ def _run_in_process(target: str, args: Sequence[str], options: LaunchOptions, mo
 
     run = None
     if options.open_run:
-        run = _start_wrapping_run(target, module, options)
+        run = _start_wrapping_run(target, args, module, options)
 
     previous_sigterm = _install_sigterm_handler()
     try:
@@ -229,8 +231,9 @@ def _enable_autolog(autolog_options: dict[str, Any]) -> None:
         )
 
 
-def _start_wrapping_run(target: str, module: bool, options: LaunchOptions):
+def _start_wrapping_run(target: str, args: Sequence[str], module: bool, options: LaunchOptions):
     import autolog
+    from autolog.core import provenance
 
     entry_point = f"-m {target}" if module else target
     if module:
@@ -242,12 +245,16 @@ def _start_wrapping_run(target: str, module: bool, options: LaunchOptions):
     if options.log_system_metrics is not None:
         kwargs["log_system_metrics"] = options.log_system_metrics
     try:
+        source = provenance.launch_tags(target, list(args), module=module,
+                                        overrides=options.overrides)
         run = autolog.start_run(
             run_name=run_name,
-            tags={TAG_LAUNCHER: "run", TAG_ENTRY_POINT: entry_point},
+            tags={TAG_LAUNCHER: "run", TAG_ENTRY_POINT: entry_point, **source},
             **kwargs,
         )
         run.ambient = True  # the script's own start_run() calls open children of it
+        if options.overrides:
+            autolog.log_params(options.overrides)
         return run
     except Exception as exc:
         if is_strict():
@@ -258,6 +265,51 @@ def _start_wrapping_run(target: str, module: bool, options: LaunchOptions):
             stacklevel=2,
         )
         return None
+
+
+def apply_overrides(
+    target: str, args: Sequence[str], overrides: dict[str, str], *, module: bool = False
+) -> list[str]:
+    """``-P lr=0.1``: set ``--lr 0.1`` in the script's argv (replacing a value given).
+
+    The option is the one already in ``args`` (``--lr``, ``--lr=...``, or with ``-`` for
+    ``_``), else one the script's source declares (argparse ``"--learning-rate"``, click),
+    else ``--key``. Flags without a value are not supported.
+    """
+    args = list(args)
+    source = None
+    for key, value in overrides.items():
+        spellings = [f"--{key}", f"--{key.replace('_', '-')}", f"--{key.replace('-', '_')}"]
+        for i, arg in enumerate(args):
+            option, eq, _ = arg.partition("=")
+            if option in spellings:
+                if eq:
+                    args[i] = f"{option}={value}"
+                elif i + 1 < len(args):
+                    args[i + 1] = value
+                else:
+                    args.append(value)
+                break
+        else:
+            if source is None:
+                source = _script_source(target, module)
+            option = next((o for o in spellings if f'"{o}"' in source or f"'{o}'" in source),
+                          spellings[0])
+            args += [option, value]
+    return args
+
+
+def _script_source(target: str, module: bool) -> str:
+    try:
+        if module:
+            import importlib.util
+
+            spec = importlib.util.find_spec(target)
+            target = spec.origin if spec is not None and spec.origin else ""
+        with open(target, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except Exception:  # noqa: BLE001 - no source to look at: use --key
+        return ""
 
 
 def _end_wrapping_run(run: Any, status: str) -> None:

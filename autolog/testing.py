@@ -89,6 +89,10 @@ def list_hooks(integration: str | None = None) -> list[str]:
         for patch in instance._patches():
             if patch.hook_id not in hooks:
                 hooks.append(patch.hook_id)
+        for hook in instance.framework_hooks():
+            hook_id = patching._hook_id(hook)
+            if hook_id not in hooks:
+                hooks.append(hook_id)
     return hooks
 
 

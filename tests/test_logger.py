@@ -42,13 +42,13 @@ def _new_run(backend) -> str:
 
 
 def test_caller_does_not_wait_and_flush_writes_everything():
-    backend = SlowBackend(delay=0.2)
+    backend = SlowBackend(delay=1.0)
     run_id = _new_run(backend)
     run_logger = RunLogger(backend, flush_interval=0.05)
     started = time.perf_counter()
     for i in range(1000):
         run_logger.log_metric(run_id, "m", float(i), 1, i)
-    assert time.perf_counter() - started < 0.15  # never waited on the 0.2 s write
+    assert time.perf_counter() - started < 0.5  # never waited on the 1 s write
     run_logger.flush()
     assert len(backend.get_metric_history(run_id, "m")) == 1000
 
@@ -57,6 +57,7 @@ def test_bounded_buffer_blocks_and_drops_nothing():
     backend = SlowBackend(delay=0.01)
     run_id = _new_run(backend)
     run_logger = RunLogger(backend, max_buffer=50, batch_size=20, flush_interval=0.01)
+    threads_before = set(threading.enumerate())
 
     def produce(offset):
         for i in range(500):
@@ -69,10 +70,9 @@ def test_bounded_buffer_blocks_and_drops_nothing():
         t.join()
     assert run_logger.pending() <= 50
     # A full buffer waits for the one writer; it never starts more of them.
-    writers = [t for t in threading.enumerate() if t.name == "autolog-writer"
-               and t is run_logger._writer]
-    assert len(writers) == 1
-    assert sum(1 for t in threading.enumerate() if t.name == "autolog-writer") <= 4
+    new_writers = [t for t in threading.enumerate()
+                   if t.name == "autolog-writer" and t not in threads_before]
+    assert new_writers == [run_logger._writer]
     run_logger.flush()
     assert len(backend.get_metric_history(run_id, "m")) == 1500
 

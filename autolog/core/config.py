@@ -49,6 +49,8 @@ class AutologConfig:
     silent: bool = False
     registered_model_name: str | None = None
     extra_tags: dict[str, str] | None = field(default=None)
+    log_code: bool = True  # command, git commit and diff (core.provenance)
+    log_environment: bool = True  # python, platform, packages, framework versions
 
     @classmethod
     def from_options(cls, options: dict[str, object]) -> AutologConfig:

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from autolog.core import patching
+from autolog.core import patching, provenance
 from autolog.core.config import ENV_DISABLE, AutologConfig, env_flag
 from autolog.core.patching import AppliedPatch, Patch, SubclassPatch, report_internal_error
 
@@ -62,6 +62,7 @@ BUILTIN_INTEGRATIONS: dict[str, str] = {
     "keras": "autolog.integrations.keras:KerasIntegration",
     "torch": "autolog.integrations.torch:TorchIntegration",
     "lightning": "autolog.integrations.lightning:LightningIntegration",
+    "seeds": "autolog.integrations.seeds:SeedsIntegration",
 }
 
 # Only for `status()` of a built-in whose module cannot be loaded.
@@ -114,6 +115,15 @@ class Integration:
 
     def on_disable(self) -> None:
         """Called once when the integration is switched off."""
+
+    def on_module_imported(self, module: Any) -> None:
+        """Called (enabled, version gate passed) when a watched module is imported, after
+        its patches are applied: register hooks through the framework's own API here."""
+
+    def framework_hooks(self) -> list[Callable]:
+        """The hooks registered through the framework's own API (each wrapped with
+        `patching.framework_hook`), so that `autolog.testing.list_hooks` lists them."""
+        return []
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -223,6 +233,11 @@ class Integration:
                 except Exception as exc:  # noqa: BLE001
                     report_internal_error(exc, f"{self.name}: applying {patch!r}",
                                           silent=self._config.silent)
+            try:
+                self.on_module_imported(module)
+            except Exception as exc:  # noqa: BLE001
+                report_internal_error(exc, f"{self.name}: on_module_imported",
+                                      silent=self._config.silent)
 
     def _read_version(self) -> None:
         if self._version_read:
@@ -554,6 +569,7 @@ def autolog(**options: Any) -> None:
     for integration in integrations:
         allowed |= {f.name for f in fields(integration.config_class)}
     _check_options(options, allowed, "autolog()")
+    provenance.configure(options, user_runs=not options.get("disable"))
     if options.get("disable"):
         for integration in integrations:
             integration.disable()
@@ -576,6 +592,7 @@ def integration_autolog(name: str) -> Callable[..., None]:
         integration = get_integration(name)
         _check_options(options, {f.name for f in fields(integration.config_class)},
                        f"autolog.{name}.autolog()")
+        provenance.configure(options, user_runs=None)
         if options.get("disable"):
             integration.disable()
             return

@@ -69,6 +69,7 @@ __all__ = [
     "PatchOwner",
     "SubclassPatch",
     "apply_patch",
+    "framework_hook",
     "guard",
     "in_training_call",
     "report_internal_error",
@@ -173,9 +174,13 @@ class Patch:
     training calls. ``run_name(call)`` names a managed run the call opens;
     ``resume_run(call)`` may return the id of an earlier run the call continues (e.g.
     ``partial_fit`` on the same estimator) instead of opening a new one.
+    ``when(instance)``, for an observer, is a cheap gate asked before anything else (the
+    bound instance, None for a function): false calls the original directly, with no
+    `Call` built, so a hot function with nothing to log stays cheap.
     """
 
-    __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run")
+    __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run",
+                 "when")
 
     def __init__(
         self,
@@ -185,6 +190,7 @@ class Patch:
         training: bool = True,
         run_name: Callable[[Call], str] | None = None,
         resume_run: Callable[[Call], str | None] | None = None,
+        when: Callable[[Any], bool] | None = None,
     ) -> None:
         module, sep, path = target.partition(":")
         if not sep or not module or not path:
@@ -196,6 +202,7 @@ class Patch:
         self.training = training
         self.run_name = run_name
         self.resume_run = resume_run
+        self.when = when
 
     @property
     def hook_id(self) -> str:
@@ -214,11 +221,11 @@ class SubclassPatch:
     base's ``__init_subclass__`` (removed again on revert). Only methods in a class's own
     ``__dict__`` are wrapped, so an inherited method is wrapped once, where it is defined.
     ``skip_class(cls)`` returning true leaves a class (and only that class) unpatched, e.g.
-    classes that another integration owns.
+    classes that another integration owns. ``when`` is `Patch`'s observer gate.
     """
 
     __slots__ = ("target", "module", "path", "methods", "hook", "training", "run_name",
-                 "include_base", "resume_run", "skip_class")
+                 "include_base", "resume_run", "skip_class", "when")
 
     def __init__(
         self,
@@ -230,6 +237,7 @@ class SubclassPatch:
         include_base: bool = True,
         resume_run: Callable[[Call], str | None] | None = None,
         skip_class: Callable[[type], bool] | None = None,
+        when: Callable[[Any], bool] | None = None,
     ) -> None:
         module, sep, path = base.partition(":")
         if not sep or not module or not path:
@@ -244,6 +252,7 @@ class SubclassPatch:
         self.include_base = include_base
         self.resume_run = resume_run
         self.skip_class = skip_class
+        self.when = when
 
     @property
     def hook_id(self) -> str:
@@ -505,6 +514,9 @@ def _dispatch(applied: AppliedPatch, wrapped, instance, args, kwargs):
             if not state.depth:
                 return _run_training(applied, wrapped, instance, args, kwargs)
         elif not state.depth:
+            when = applied.when
+            if when is not None and not when(instance):
+                return wrapped(*args, **kwargs)
             if not state.observing:
                 return _run_observer(applied, wrapped, instance, args, kwargs)
             # Observers stacked on one attribute (two integrations) each run; an observed
@@ -578,6 +590,42 @@ def _run_hooked(applied, wrapped, instance, args, kwargs, training: bool):
     return call.result
 
 
+def framework_hook(owner: PatchOwner, hook: Callable) -> Callable:
+    """Wrap ``hook`` for registration through a framework's own global hook API.
+
+    Some frameworks call registered functions themselves (torch's
+    ``register_optimizer_step_post_hook``), which is cheaper than a wrapper but runs
+    outside `_dispatch`. The function returned gives such a hook an observer's semantics:
+    it runs only outside training calls and outside other observers (it returns None
+    there without calling ``hook``), `autolog.testing.inject_hook_faults` reaches it under
+    ``hook``'s id, and an error in it is reported like any hook's (a warning once per
+    cause; raised under ``AUTOLOG_STRICT=1``) and then swallowed, returning None.
+    The integration lists ``hook`` in ``Integration.framework_hooks()`` and removes the
+    registration on disable.
+    """
+    hook_id = _hook_id(hook)
+    name = owner.name
+
+    def run_framework_hook(*args: Any, **kwargs: Any) -> Any:
+        state = _state
+        if state.depth or state.observing:
+            return None
+        state.observing += 1
+        try:
+            if _hook_fault is not None:
+                _hook_fault(hook_id)
+            return hook(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported (raised when strict)
+            report_internal_error(exc, f"{name}: {hook_id}",
+                                  silent=bool(getattr(owner.config, "silent", False)))
+            return None
+        finally:
+            state.observing -= 1
+
+    run_framework_hook.hook_id = hook_id  # type: ignore[attr-defined]
+    return run_framework_hook
+
+
 def _report(exc: Exception, cause: str, silent: bool, session) -> None:
     if is_strict():
         _close_quietly(session, exc)
@@ -633,7 +681,7 @@ class AppliedPatch:
     """One patch installed for one owner (integration); `revert` takes it out again."""
 
     __slots__ = ("patch", "owner", "active", "training", "hook", "hook_id", "run_name",
-                 "resume_run", "installs", "_wrapper", "_seen", "__weakref__")
+                 "resume_run", "when", "installs", "_wrapper", "_seen", "__weakref__")
 
     def __init__(self, patch: Patch | SubclassPatch, owner: PatchOwner) -> None:
         self.patch = patch
@@ -644,6 +692,7 @@ class AppliedPatch:
         self.hook_id = patch.hook_id
         self.run_name = patch.run_name
         self.resume_run = patch.resume_run
+        self.when = patch.when
         self.installs: list[_Install] = []
         self._wrapper = functools.partial(_dispatch, self)
         self._seen: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
@@ -684,8 +733,11 @@ class AppliedPatch:
             if owner is None:
                 continue
             try:
-                removed = wrapt.unwrap_object(owner, install.name, install.handle,
-                                              missing_ok=True)
+                if isinstance(install.handle, _InitSubclassHook):
+                    removed = install.handle.remove(owner)
+                else:
+                    removed = wrapt.unwrap_object(owner, install.name, install.handle,
+                                                  missing_ok=True)
                 problem = "the attribute was replaced by other code"
             except Exception as exc:  # noqa: BLE001 - WrapperNotOutermostError and the like
                 removed = None
@@ -701,6 +753,88 @@ class AppliedPatch:
                     _log.warning(message)
                     warnings.warn(message, AutologWarning, stacklevel=3)
         self.installs.clear()
+
+
+class _ClassState(threading.local):
+    depth = 0  # our __init_subclass__ hooks this thread is inside
+    pending: list = []
+
+    def __init__(self) -> None:
+        self.pending = []
+
+
+_class_state = _ClassState()
+
+
+def _wrap_pending_classes() -> None:
+    """Patch the classes created, once the outermost of our ``__init_subclass__`` returns.
+
+    Waiting for it lets the rest of the chain finish first: sklearn's
+    ``_SetOutputMixin.__init_subclass__`` replaces ``transform`` with its own wrapper
+    after calling ``super()``, and wrapping before it would leave ours under theirs,
+    where a revert cannot take it out.
+    """
+    pending = _class_state.pending
+    while pending:
+        applied, cls = pending.pop(0)
+        if not applied.active:
+            continue
+        try:
+            applied._wrap_class(cls)
+        except Exception as exc:  # noqa: BLE001 - never break class creation
+            report_internal_error(
+                exc, f"{applied.owner.name}: patching {cls.__qualname__}",
+                silent=bool(getattr(applied.owner.config, "silent", False)),
+            )
+
+
+class _InitSubclassHook:
+    """Our ``__init_subclass__`` on a SubclassPatch's base: patches each new subclass.
+
+    Not a wrapt wrapper around the inherited attribute: that would bind the inherited
+    classmethod to the base, so a subclass created later would run its ancestors'
+    ``__init_subclass__`` for the wrong class (sklearn's metadata routing adds
+    ``set_fit_request`` in one) and, for a mixin base, shadow the one of a class later in
+    the MRO. This classmethod calls the base's own original bound to the new class, or
+    ``super(base, cls).__init_subclass__`` when the base had none, then patches the class.
+    Removed on revert when it is still the base's attribute; otherwise it stays and,
+    inactive, only calls through.
+    """
+
+    __slots__ = ("original", "installed")
+
+    def __init__(self, base: type, applied: AppliedPatch) -> None:
+        original = base.__dict__.get("__init_subclass__")
+        self.original = original
+
+        def __init_subclass__(cls, **kwargs):  # noqa: N807
+            state = _class_state
+            state.depth += 1
+            try:
+                if original is None:
+                    super(base, cls).__init_subclass__(**kwargs)
+                elif isinstance(original, classmethod):
+                    original.__get__(None, cls)(**kwargs)
+                else:  # a plain function set on the class after its creation
+                    original(cls, **kwargs)
+                if applied.active:
+                    state.pending.append((applied, cls))
+            finally:
+                state.depth -= 1
+            if state.depth == 0:
+                _wrap_pending_classes()
+
+        self.installed = classmethod(__init_subclass__)
+        base.__init_subclass__ = self.installed
+
+    def remove(self, base: type) -> bool | None:
+        if base.__dict__.get("__init_subclass__") is not self.installed:
+            return None  # something was installed over ours: ours stays, inert
+        if self.original is None:
+            delattr(base, "__init_subclass__")
+        else:
+            base.__init_subclass__ = self.original
+        return True
 
 
 def apply_patch(patch: Patch | SubclassPatch, owner: PatchOwner, module: Any) -> AppliedPatch:
@@ -727,25 +861,9 @@ def _apply_subclass_patch(applied: AppliedPatch, patch: SubclassPatch, module: A
     if not isinstance(base, type):
         raise TypeError(f"{patch.target} is not a class")
 
-    def on_init_subclass(wrapped, instance, args, kwargs):
-        result = wrapped(*args, **kwargs)
-        cls = getattr(wrapped, "__self__", None)
-        if not isinstance(cls, type):
-            cls = instance
-        if applied.active and isinstance(cls, type):
-            try:
-                applied._wrap_class(cls)
-            except Exception as exc:  # noqa: BLE001 - never break class creation
-                report_internal_error(
-                    exc, f"{applied.owner.name}: patching {cls.__qualname__}",
-                    silent=bool(getattr(applied.owner.config, "silent", False)),
-                )
-        return result
-
     # Future subclasses first, so none created meanwhile is missed; _seen dedupes.
-    handle = wrapt.wrap_object(base, "__init_subclass__", wrapt.FunctionWrapper,
-                               (on_init_subclass,))
-    applied.installs.append(_Install(base, "__init_subclass__", handle))
+    hook = _InitSubclassHook(base, applied)
+    applied.installs.append(_Install(base, "__init_subclass__", hook))
 
     seen: set[int] = set()
     stack: list[type] = [base]
