@@ -205,9 +205,10 @@ class _LazyGroup(click.Group):
         return command
 
 
-#: Commands living in their own modules (later: "sync", "ui", "rerun").
+#: Commands living in their own modules, imported only when invoked.
 LAZY_COMMANDS = {
     "models": "autolog.cli_models:models",
+    "sync": "autolog.cli_sync:sync_command",
     "ui": "autolog.ui.cli:ui",
     "rerun": "autolog.rerun:rerun_command",
 }

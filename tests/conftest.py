@@ -42,3 +42,20 @@ def memory_uri(tmp_path):
     autolog.flush()
     autolog.set_tracking_uri(None)
     context._experiment_id = None
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` (sqlite store, served artifacts) for the whole session.
+
+    Its logs are in ``<tmp>/server-<n>.log``. Spooled data goes to ``<tmp>/spool``.
+    """
+    pytest.importorskip("mlflow")
+    from _mlflow_server import MlflowServer
+
+    root = tmp_path_factory.mktemp("mlflow-server")
+    os.environ["AUTOLOG_SPOOL_DIR"] = str(root / "spool")
+    server = MlflowServer(str(root))
+    server.start()
+    yield server
+    server.stop()
