@@ -1,0 +1,738 @@
+"""PyTorch autologging for hand-written training loops (``autolog.torch``, ``autolog.pytorch``).
+
+A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); opt.step()``
+-- is recorded with no change to the script, from the entry points every loop passes:
+
+* ``Optimizer.step`` (every optimizer, user-defined subclasses included; through torch's
+  own ``register_optimizer_step_post_hook``): counts steps. At an optimizer's first step
+  it logs ``optimizer_name`` and each param group's hyperparameters (``lr``,
+  ``momentum``, ``betas``, ``eps``, ``weight_decay``, ...; group k > 0 as
+  ``<key>_group<k>``; a second optimizer's as ``optimizer1_<key>``), and the learning
+  rate as metric ``lr`` (``lr_group<k>``, ``optimizer1_lr``) then and whenever it
+  changes (a scheduler), step = that optimizer's step index.
+* ``Tensor.backward`` / ``torch.autograd.backward``: the tensor is the training loss. It
+  is accumulated detached, on its own device (``acc + loss.detach()``: no ``.item()``, no
+  host-device synchronisation per step); through ``GradScaler.scale(loss).backward()``
+  the unscaled loss is used.
+* Epochs: a ``DataLoader`` iterated to exhaustion while backward calls happen is one
+  epoch: metric ``train_loss`` (mean over the epoch's backward calls, one
+  synchronisation per epoch), step = epoch (0-based); with two or more optimizers also
+  ``train_loss_optimizer<j>`` per optimizer. A loader exhausted while gradients are off,
+  during which ``torch.nn.functional`` losses or loss modules are called, is an
+  evaluation pass: metric ``val_loss`` (the mean of those losses; a second evaluation
+  loader is ``val2_loss``), step = the current epoch. A loop without a DataLoader logs
+  ``train_loss`` per optimizer step (step = step index), converted in batches of
+  ``log_every_n_steps`` (default 100) steps -- one synchronisation per batch. With
+  ``log_every_n_steps=N`` and a DataLoader, ``train_loss_step`` (the mean of the last N
+  steps) every N steps.
+* The model: the ``nn.Module``(s) whose parameters the stepped optimizer holds, found
+  among the modules whose ``parameters()``/``named_parameters()`` were called (as
+  ``Optimizer(model.parameters())`` does) -- never by scanning the heap. At run end:
+  params ``<name>_num_params`` and ``<name>_num_trainable_params``, the architecture as
+  ``<name>_summary.txt``, and (``log_models=True``) the module through the ``pytorch``
+  flavor (state dict loadable with ``weights_only=True``, plus the pickled module when it
+  pickles) as artifact ``model`` (``model_0``, ``model_1``... for several).
+* ``torch.save(obj, path)`` during the run: the file is logged under ``checkpoints/``
+  (``log_checkpoints=True``, files up to ``checkpoint_max_mb``).
+* ``SummaryWriter.add_scalar``/``add_scalars``/``add_hparams`` are forwarded as metrics
+  (step = ``global_step``) and params.
+* Run lifetime: the user's active run when there is one; else a managed run opened at the
+  first optimizer step, ended by ``autolog.end_run()``, at exit (FINISHED, or FAILED after
+  an uncaught exception) or on SIGTERM (KILLED). A ``start_run()`` of the user's while it
+  is open starts a child run of it.
+* Distributed: only rank 0 logs (``RANK`` / ``torch.distributed``); the other ranks get
+  no patches at all. ``log_all_ranks=True`` gives each rank its own run tagged
+  ``autolog.rank``. ``TORCHELASTIC_RUN_ID``, ``SLURM_JOB_ID``, ... become tag
+  ``autolog.job_id``.
+* Calls inside another autologged training call (Lightning's ``Trainer.fit``) and
+  inference (``model.eval()``, ``torch.no_grad()`` forwards outside an evaluation loader)
+  log nothing.
+
+torch is not imported here: the patches are applied when the user imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from autolog.core.config import AutologConfig
+from autolog.core.integration import Integration, integration_autolog
+from autolog.core.patching import Patch, SubclassPatch, framework_hook
+
+__all__ = ["TorchConfig", "TorchIntegration", "autolog", "load_model", "load_state_dict",
+           "log_model", "save_model"]
+
+INTEGRATION = "torch"
+FLAVOR = "pytorch"
+DEFAULT_FLUSH_STEPS = 100
+COMPACT_EVERY = 256
+LOSS_FUNCTIONS = (
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
+    "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss",
+    "kl_div", "l1_loss", "margin_ranking_loss", "mse_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "poisson_nll_loss",
+    "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+)
+JOB_ID_VARIABLES = ("TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "LSB_JOBID", "PBS_JOBID",
+                    "JOB_ID", "FLUX_JOB_ID")
+_WRAPPER_CLASSES = ("DistributedDataParallel", "DataParallel", "OptimizedModule",
+                    "FullyShardedDataParallel")
+
+
+@dataclass
+class TorchConfig(AutologConfig):
+    """The common options plus: ``log_checkpoints`` (files written with ``torch.save``
+    during the run become artifacts), ``checkpoint_max_mb`` (larger ones are skipped),
+    ``log_all_ranks`` (every distributed rank logs into a run of its own)."""
+
+    log_checkpoints: bool = True
+    checkpoint_max_mb: float = 512.0
+    log_all_ranks: bool = False
+
+
+def _env_rank() -> int | None:
+    for name in ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"):
+        value = os.environ.get(name)
+        if value:
+            try:
+                return int(value)
+            except ValueError:
+                continue
+    return None
+
+
+class TorchIntegration(Integration):
+    name = INTEGRATION
+    module = "torch"
+    distributions = ("torch",)
+    supported = ">=2.1,<3"
+    config_class = TorchConfig
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._step_hook_handle: Any = None
+
+    def _other_rank(self) -> bool:
+        rank = _env_rank()
+        return rank not in (None, 0) and not getattr(self.config, "log_all_ranks", False)
+
+    def patches(self) -> list[Patch | SubclassPatch]:
+        if self._other_rank():
+            return []  # ranks other than 0 pay nothing
+        patches: list[Patch | SubclassPatch] = [
+            # Tensor.backward calls torch.autograd.backward: one patch sees both.
+            Patch("torch.autograd:backward", on_backward, training=False),
+            Patch("torch.utils.data.dataloader:_BaseDataLoaderIter.__next__", on_loader_next,
+                  training=False, when=_loader_gate),
+            Patch("torch.amp.grad_scaler:GradScaler.scale", on_scale, training=False),
+            Patch("torch.nn.modules.module:Module.parameters", on_parameters, training=False,
+                  when=_new_candidate),
+            Patch("torch.nn.modules.module:Module.named_parameters", on_parameters,
+                  training=False, when=_new_candidate),
+            # Built-in loss modules call the torch.nn.functional losses patched below.
+            SubclassPatch("torch.nn.modules.loss:_Loss", "forward", on_loss, training=False,
+                          include_base=False, skip_class=_builtin_loss, when=_in_eval_pass),
+            Patch("torch:save", on_save, training=False),
+        ]
+        patches += [Patch(f"torch.nn.functional:{name}", on_loss, training=False,
+                          when=_in_eval_pass)
+                    for name in LOSS_FUNCTIONS]
+        patches += [Patch(f"torch.utils.tensorboard.writer:SummaryWriter.{method}",
+                          on_summary_writer, training=False)
+                    for method in ("add_scalar", "add_scalars", "add_hparams")]
+        return patches
+
+    def framework_hooks(self) -> list:
+        return [on_optimizer_step]
+
+    def on_module_imported(self, module: Any) -> None:
+        if getattr(module, "__name__", None) != "torch" or self._step_hook_handle is not None:
+            return
+        if self._other_rank():
+            return
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+
+        _tracker.bind(self, module)
+        self._step_hook_handle = register_optimizer_step_post_hook(
+            framework_hook(self, on_optimizer_step))
+
+    def on_disable(self) -> None:
+        handle, self._step_hook_handle = self._step_hook_handle, None
+        if handle is not None:
+            handle.remove()
+
+
+# -- what one training loop accumulates ------------------------------------------------------
+
+
+class _OptimizerState:
+    __slots__ = ("index", "prefix", "steps", "losses", "loss_count", "lrs")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.prefix = "" if index == 0 else f"optimizer{index}_"
+        self.steps = 0
+        self.losses: list[Any] = []  # detached 0-d tensors on their devices, summed lazily
+        self.loss_count = 0
+        self.lrs: list[Any] = []
+
+
+class _Pass:
+    """One iteration over a DataLoader, from its first batch to StopIteration."""
+
+    __slots__ = ("backward_at_start", "dataset_key", "length", "val_losses", "val_count")
+
+    def __init__(self, backward_at_start: int, dataset_key: int, length: int | None) -> None:
+        self.backward_at_start = backward_at_start
+        self.dataset_key = dataset_key
+        self.length = length  # batches, when the loader knows
+        self.val_losses: list[Any] = []
+        self.val_count = 0
+
+
+def _true() -> bool:
+    return True
+
+
+class _Tracker:
+    """The state of the hand-written loop being recorded (one per process)."""
+
+    def __init__(self) -> None:
+        self.integration: TorchIntegration | None = None
+        self.torch: Any = None
+        self.session: Any = None
+        self.off = False  # a distributed rank that does not log
+        self.candidates: weakref.WeakSet = weakref.WeakSet()
+        self.passes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.current_iter: Any = None
+        self.current_pass: _Pass | None = None
+        self.current_length: int | None = None
+        self.scaled: Any = None
+        self.unscaled: Any = None
+        self.pending: list[Any] = []  # detached losses since the last optimizer step
+        self.backward_calls = 0
+        self.is_grad_enabled: Any = _true
+        self._reset_run()
+
+    def bind(self, integration: TorchIntegration, torch: Any) -> None:
+        self.integration = integration
+        self.torch = torch
+        self.is_grad_enabled = torch.is_grad_enabled
+
+    def _reset_run(self) -> None:
+        self.optimizers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.models: list[Any] = []
+        self.epochs = 0
+        self.global_step = 0
+        self.step_buffer: list[tuple[int, list[Any]]] = []
+        self.eval_names: dict[int, str] = {}
+
+    # -- the run ---------------------------------------------------------------------------
+    def open_session(self) -> Any:
+        from autolog.core import runs
+
+        integration = self.integration
+        if integration is None:
+            return None
+        config = integration.config
+        rank = self._rank()
+        if rank not in (None, 0) and not getattr(config, "log_all_ranks", False):
+            self.off = True
+            return None
+        run_name = None
+        if rank not in (None, 0):
+            run_name = f"{os.environ.get('AUTOLOG_RUN_NAME') or 'torch'}-rank{rank}"
+        session = runs.TrainingSession.open(INTEGRATION, config, integration.framework_version,
+                                            run_name=run_name)
+        self.session = session
+        self._reset_run()
+        runs.on_run_end(session.run_id, lambda status, s=session: self.end_run(s, status))
+        if session.owns_run:
+            # A start_run() of the user's while this long-lived run is open becomes its
+            # child instead of failing, as inside the `autolog run` launcher's run.
+            session.run.ambient = True
+            runs.install_signal_handlers()
+        tags = {"autolog.torch.loop": "vanilla"}
+        for variable in JOB_ID_VARIABLES:
+            if os.environ.get(variable):
+                tags["autolog.job_id"] = os.environ[variable]
+                break
+        if rank is not None:
+            tags["autolog.rank"] = str(rank)
+            world = os.environ.get("WORLD_SIZE")
+            if world:
+                tags["autolog.world_size"] = world
+        session.set_tags(tags)
+        return session
+
+    def _rank(self) -> int | None:
+        dist = sys.modules.get("torch.distributed")
+        try:
+            if dist is not None and dist.is_available() and dist.is_initialized():
+                return int(dist.get_rank())
+        except Exception:  # noqa: BLE001 - not initialised in this process after all
+            pass
+        return _env_rank()
+
+    def end_run(self, session: Any, status: str) -> None:
+        """The run ends (end_run, exit, SIGTERM): log what is still held, then forget it."""
+        if self.session is not session:
+            return
+        self.session = None  # torch.save below (the model) is not a checkpoint
+        try:
+            self._flush_open_epoch(session)
+            self._log_models(session)
+            session.record_resources()
+        finally:
+            self._reset_run()
+            self.pending = []
+            self.passes = weakref.WeakKeyDictionary()
+            self.current_iter = self.current_pass = None
+
+    # -- optimizer steps -------------------------------------------------------------------
+    def first_step(self, optimizer: Any) -> _OptimizerState | None:
+        if self.off:
+            return None
+        session = self.session
+        if session is None:
+            session = self.open_session()
+            if session is None:
+                return None
+        state = _OptimizerState(len(self.optimizers))
+        self.optimizers[optimizer] = state
+        params = {f"{state.prefix}optimizer_name": type(optimizer).__name__}
+        for k, group in enumerate(optimizer.param_groups):
+            suffix = "" if k == 0 else f"_group{k}"
+            for key, value in group.items():
+                if key == "params" or key.startswith("_"):
+                    continue
+                params[f"{state.prefix}{key}{suffix}"] = _param_value(value)
+        session.log_params(params)
+        self._find_models(optimizer, session)
+        return state
+
+    def _find_models(self, optimizer: Any, session: Any) -> None:
+        from autolog.core.runs import remember_model
+
+        wanted = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        hits = []
+        for module in list(self.candidates):
+            ids = {id(p) for p in module.parameters()}
+            if ids & wanted:
+                hits.append((len(ids), ids, module))
+        hits.sort(key=lambda hit: -hit[0])
+        kept: list[tuple[set, Any]] = []
+        for _size, ids, module in hits:
+            if any(ids <= other for other, _m in kept):
+                continue
+            kept.append((ids, module))
+        for _ids, module in kept:
+            module = _unwrap(module)
+            if all(module is not known for known in self.models):
+                self.models.append(module)
+                remember_model(module, session)
+
+    def log_lrs(self, optimizer: Any, state: _OptimizerState) -> None:
+        session = self.session
+        lrs = state.lrs
+        for k, group in enumerate(optimizer.param_groups):
+            raw = group.get("lr")
+            if k < len(lrs):
+                if not _lr_changed(raw, lrs[k]):
+                    continue
+                lrs[k] = raw
+            else:
+                lrs.append(raw)
+            lr = _number(raw)
+            if lr is not None and session is not None:
+                key = f"{state.prefix}lr" if k == 0 else f"{state.prefix}lr_group{k}"
+                session.log_metric(key, lr, step=state.steps - 1)
+
+    def flush_steps(self, session: Any) -> None:
+        """Turn the buffered per-step losses into numbers (one synchronisation)."""
+        buffer, self.step_buffer = self.step_buffer, []
+        if not buffer or session is None:
+            return
+        sums = [_sum(losses) for _step, losses in buffer]
+        values = _to_floats(sums)
+        if self.current_pass is None and self.epochs == 0:  # no DataLoader: per step
+            for (step, losses), total in zip(buffer, values):
+                session.log_metric("train_loss", total / len(losses), step=step)
+        else:
+            count = sum(len(losses) for _s, losses in buffer)
+            session.log_metric("train_loss_step", sum(values) / count, step=buffer[-1][0])
+
+    # -- epochs ----------------------------------------------------------------------------
+    def enter_pass(self, iterator: Any) -> None:
+        current = self.passes.get(iterator)
+        if current is None:
+            try:
+                length: int | None = len(iterator)
+            except Exception:  # noqa: BLE001 - an IterableDataset without a length
+                length = None
+            current = _Pass(self.backward_calls, id(getattr(iterator, "_dataset", iterator)),
+                            length)
+            self.passes[iterator] = current
+        self.current_iter = iterator
+        self.current_pass = current
+        self.current_length = current.length
+
+    def end_pass(self, iterator: Any) -> None:
+        current = self.passes.pop(iterator, None)
+        if iterator is self.current_iter:
+            self.current_iter = None
+            self.current_pass = None
+            self.current_length = None
+        if current is None or self.session is None:
+            return
+        if self.backward_calls > current.backward_at_start:
+            self._end_epoch(self.session)
+        elif current.val_count:
+            name = self.eval_names.get(current.dataset_key)
+            if name is None:
+                number = len(self.eval_names) + 1
+                name = "val_loss" if number == 1 else f"val{number}_loss"
+                self.eval_names[current.dataset_key] = name
+            (total,) = _to_floats([_sum(current.val_losses)])
+            self.session.log_metric(name, total / current.val_count,
+                                    step=max(self.epochs - 1, 0))
+
+    def _end_epoch(self, session: Any) -> None:
+        if self.step_buffer:
+            self.flush_steps(session)
+        states = [s for s in self.optimizers.values() if s.loss_count]
+        tensors = [_sum(s.losses) for s in states]
+        counts = [s.loss_count for s in states]
+        if self.pending:  # backward calls after the last step
+            tensors.append(_sum(self.pending))
+            counts.append(len(self.pending))
+            self.pending = []
+        for state in states:
+            state.losses, state.loss_count = [], 0
+        epoch = self.epochs
+        self.epochs += 1
+        if not tensors:
+            return
+        values = _to_floats(tensors)
+        metrics = {"train_loss": sum(values) / sum(counts)}
+        if len(states) > 1:
+            for state, value, count in zip(states, values, counts):
+                metrics[f"train_loss_optimizer{state.index}"] = value / count
+        session.log_metrics(metrics, step=epoch)
+
+    def _flush_open_epoch(self, session: Any) -> None:
+        """At run end: the per-step buffer, and an epoch that did not reach its end."""
+        if self.step_buffer:
+            self.flush_steps(session)
+        if any(s.loss_count for s in self.optimizers.values()) and (
+                self.epochs > 0 or self.current_pass is not None):
+            self._end_epoch(session)
+
+    # -- the model -------------------------------------------------------------------------
+    def _log_models(self, session: Any) -> None:
+        models = self.models
+        config = session.config
+        for index, model in enumerate(models):
+            name = "model" if len(models) == 1 else f"model_{index}"
+            total = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            session.log_params({f"{name}_num_params": total,
+                                f"{name}_num_trainable_params": trainable})
+            session.log_text(f"{model}\n\nparameters: {total}\ntrainable parameters: "
+                             f"{trainable}\n", f"{name}_summary.txt")
+            if config.log_models:
+                session.log_model(model, FLAVOR, name=name,
+                                  registered_model_name=config.registered_model_name
+                                  if len(models) == 1 else None)
+
+
+_tracker = _Tracker()
+
+
+def _unwrap(module: Any) -> Any:
+    for _ in range(4):
+        name = type(module).__name__
+        if name in _WRAPPER_CLASSES:
+            inner = getattr(module, "module", None) or getattr(module, "_orig_mod", None)
+            if inner is not None:
+                module = inner
+                continue
+        break
+    return module
+
+
+def _number(value: Any) -> float | None:
+    """A plain number for an lr; a tensor only when on the CPU (never a device sync)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    device = getattr(value, "device", None)
+    if device is not None and getattr(device, "type", None) == "cpu" and value.numel() == 1:
+        return float(value)
+    return None
+
+
+def _param_value(value: Any) -> Any:
+    number = _number(value) if hasattr(value, "numel") else None
+    return number if number is not None else value
+
+
+def _sum(losses: list[Any]) -> Any:
+    """The float32 sum of detached 0-d tensors, on their device (no synchronisation)."""
+    if len(losses) == 1:
+        return losses[0].float()
+    torch = _tracker.torch
+    try:
+        return torch.stack(losses).float().sum()
+    except RuntimeError:  # on several devices: sum each device's, add on the first's
+        total = None
+        for device in {t.device for t in losses}:
+            part = torch.stack([t for t in losses if t.device == device]).float().sum()
+            total = part if total is None else total + part.to(total.device, non_blocking=True)
+        return total
+
+
+def _to_floats(tensors: list[Any]) -> list[float]:
+    """Python floats of 0-d tensors: one stacked transfer when they share a device."""
+    torch = _tracker.torch
+    try:
+        return [float(v) for v in torch.stack([t.float() for t in tensors]).tolist()]
+    except RuntimeError:  # on several devices
+        return [float(t) for t in tensors]
+
+
+# -- the gates: asked before a hook on hot paths; cheap, and never raise ----------------------
+
+
+def _loader_gate(iterator: Any) -> bool:
+    """A pass's first batch, and the calls once it yielded all it has (StopIteration)."""
+    tracker = _tracker
+    if iterator is not tracker.current_iter:
+        return True
+    length = tracker.current_length
+    return length is None or getattr(iterator, "_num_yielded", length) >= length
+
+
+def _in_eval_pass(instance: Any) -> bool:
+    return _tracker.current_pass is not None and not _tracker.is_grad_enabled()
+
+
+def _new_candidate(module: Any) -> bool:
+    try:
+        return module not in _tracker.candidates
+    except TypeError:
+        return False
+
+
+def _builtin_loss(cls: type) -> bool:
+    return cls.__module__ == "torch.nn.modules.loss"
+
+
+# -- the hooks ---------------------------------------------------------------------------------
+
+
+def on_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+    """Every optimizer's step, through torch's global post hook (framework_hook)."""
+    tracker = _tracker
+    state = tracker.optimizers.get(optimizer)
+    if state is None:
+        if tracker.off:
+            return
+        state = tracker.first_step(optimizer)
+        if state is None:
+            return
+    step = tracker.global_step
+    tracker.global_step = step + 1
+    state.steps += 1
+    pending = tracker.pending
+    if pending:
+        tracker.pending = []
+        losses = state.losses
+        losses += pending
+        state.loss_count += len(pending)
+        if len(losses) >= COMPACT_EVERY:  # bounded memory, still no synchronisation
+            state.losses = [_sum(losses)]
+        every = tracker.integration.config.log_every_n_steps if tracker.integration else None
+        if every or (tracker.current_pass is None and tracker.epochs == 0):
+            buffer = tracker.step_buffer
+            buffer.append((step, pending))
+            if len(buffer) >= (every or DEFAULT_FLUSH_STEPS):
+                tracker.flush_steps(tracker.session)
+    lrs = state.lrs
+    groups = optimizer.param_groups
+    if len(lrs) != len(groups) or any(_lr_changed(g.get("lr"), lr) for g, lr in zip(groups, lrs)):
+        tracker.log_lrs(optimizer, state)
+
+
+def _lr_changed(now: Any, before: Any) -> bool:
+    """Floats by value; anything else (a tensor lr) by identity: never a device sync."""
+    if type(now) is float and type(before) is float:
+        return now != before
+    return now is not before
+
+
+def on_backward(call: Any) -> None:
+    """``loss.backward()`` / ``torch.autograd.backward(loss)``: accumulate the loss."""
+    call.proceed()
+    tracker = _tracker
+    if tracker.off:
+        return
+    tensor = call.instance
+    if tensor is None:
+        tensor = call.args[0] if call.args else call.kwargs.get("tensors")
+        if isinstance(tensor, (list, tuple)):
+            if len(tensor) != 1:
+                return
+            tensor = tensor[0]
+    if tensor is tracker.scaled:
+        tensor = tracker.unscaled
+        tracker.scaled = tracker.unscaled = None
+    numel = getattr(tensor, "numel", None)
+    if numel is None or numel() != 1:
+        return
+    value = tensor.detach()
+    if value.dim():
+        value = value.reshape(())
+    tracker.pending.append(value)
+    tracker.backward_calls += 1
+
+
+def on_scale(call: Any) -> None:
+    """``GradScaler.scale(loss)``: remember the unscaled loss of the tensor returned."""
+    result = call.proceed()
+    outputs = call.args[0] if call.args else call.kwargs.get("outputs")
+    if getattr(outputs, "numel", None) is not None:
+        _tracker.scaled = result
+        _tracker.unscaled = outputs
+
+
+def on_loader_next(call: Any) -> None:
+    """``next()`` on a DataLoader iterator: which pass is current; StopIteration ends it."""
+    iterator = call.instance
+    tracker = _tracker
+    if iterator is not tracker.current_iter:
+        tracker.enter_pass(iterator)
+    try:
+        call.proceed()
+    except StopIteration:
+        tracker.end_pass(iterator)
+        raise
+
+
+def on_loss(call: Any) -> None:
+    """A loss function or loss module: with gradients off in a loader pass, a val loss."""
+    result = call.proceed()
+    current = _tracker.current_pass
+    if current is None:
+        return
+    numel = getattr(result, "numel", None)
+    if numel is None or numel() != 1:
+        return
+    value = result.detach()
+    losses = current.val_losses
+    losses.append(value.reshape(()) if value.dim() else value)
+    current.val_count += 1
+    if len(losses) >= COMPACT_EVERY:
+        current.val_losses = [_sum(losses)]
+
+
+def on_parameters(call: Any) -> None:
+    """``module.parameters()``: the module is a candidate for the model an optimizer trains."""
+    _tracker.candidates.add(call.instance)
+    call.proceed()
+
+
+def on_save(call: Any) -> None:
+    """``torch.save(obj, path)`` during the run: log the file as a checkpoint."""
+    call.proceed()
+    session = _tracker.session
+    if session is None or not getattr(session.config, "log_checkpoints", False):
+        return
+    target = call.argument("f")
+    if not isinstance(target, (str, os.PathLike)):
+        return
+    path = os.fspath(target)
+    if not os.path.isfile(path):
+        return
+    limit = float(getattr(session.config, "checkpoint_max_mb", 0) or 0) * 2**20
+    if os.path.getsize(path) > limit:
+        import logging
+
+        logging.getLogger("autolog").info(
+            "autolog: checkpoint %s not logged: larger than checkpoint_max_mb", path)
+        return
+    session.log_artifact(path, "checkpoints")
+
+
+def on_summary_writer(call: Any) -> None:
+    """SummaryWriter.add_scalar / add_scalars / add_hparams: forward to the run."""
+    call.proceed()
+    tracker = _tracker
+    if tracker.off:
+        return
+    session = tracker.session or tracker.open_session()
+    if session is None:
+        return
+    method = getattr(call.function, "__name__", "")
+    if method == "add_scalar":
+        step = call.argument("global_step")
+        session.log_metric(_key(call.argument("tag")), _scalar(call.argument("scalar_value")),
+                           step=int(step) if step is not None else None)
+    elif method == "add_scalars":
+        step = call.argument("global_step")
+        main = call.argument("main_tag")
+        values = call.argument("tag_scalar_dict") or {}
+        session.log_metrics({_key(f"{main}/{k}"): _scalar(v) for k, v in values.items()},
+                            step=int(step) if step is not None else None)
+    elif method == "add_hparams":
+        session.log_params(dict(call.argument("hparam_dict") or {}))
+        metrics = call.argument("metric_dict") or {}
+        session.log_metrics({_key(k): _scalar(v) for k, v in metrics.items()})
+
+
+def _key(tag: Any) -> str:
+    text = str(tag)
+    return "".join(c if c.isalnum() or c in "_-./: " else "_" for c in text)
+
+
+def _scalar(value: Any) -> float:
+    if hasattr(value, "item"):
+        return float(value.item())  # what SummaryWriter itself does with a tensor
+    return float(value)
+
+
+# -- the public face -------------------------------------------------------------------------------
+
+autolog = integration_autolog(INTEGRATION)
+
+
+def log_model(pytorch_model: Any, name: str = "model", **kwargs: Any) -> Any:
+    """Log an ``nn.Module`` with the ``pytorch`` flavor (see `autolog.flavors.torch`)."""
+    from autolog.flavors import torch as flavor
+
+    return flavor.log_model(pytorch_model, name, **kwargs)
+
+
+def save_model(pytorch_model: Any, path: Any, **kwargs: Any) -> Any:
+    """Save an ``nn.Module`` as a model directory (see `autolog.flavors.torch`)."""
+    from autolog.flavors import torch as flavor
+
+    return flavor.save_model(pytorch_model, path, **kwargs)
+
+
+def load_model(model_uri: Any) -> Any:
+    """Load a logged module (unpickles: trusted models only; see `load_state_dict`)."""
+    from autolog.flavors import torch as flavor
+
+    return flavor.load_model(model_uri)
+
+
+def load_state_dict(model_uri: Any) -> Any:
+    """The weights of a logged module, read with ``weights_only=True``."""
+    from autolog.flavors import torch as flavor
+
+    return flavor.load_state_dict(model_uri)

@@ -1,0 +1,198 @@
+"""What autologging a hand-written PyTorch loop costs.
+
+    .venv/bin/python benchmarks/bench_torch.py [--repeats 7]
+
+1. Per-step CPU cost of all hooks together (DataLoader ``next``, the loss module,
+   ``backward``, ``GradScaler``-free ``Optimizer.step`` post hook, ``model.parameters()``
+   is not called per step here): a loop over a tiny model, so that the hooks are a
+   visible share of the step, timed with ``time.process_time`` bare and with
+   ``autolog.autolog()``; the difference divided by the steps. Target: <= 20 us.
+2. Hooks one at a time: the same loop calling only the hooked function.
+3. A small MLP fitted on sklearn's digits (10 epochs, train and val loaders): bare,
+   autolog with ``log_models=False``, autolog with models on (the end-of-run model
+   logging included). Medians of interleaved repeats, ratios to bare.
+
+Bare and autologged variants run in the same process, interleaved, autologging switched
+on and off with ``autolog.autolog()`` / ``autolog.autolog(disable=True)`` (the disable
+reverts every patch, so the bare timings are of the untouched functions). Not a test:
+it prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import autolog  # noqa: E402
+
+
+def _tiny_loop(torch, steps: int) -> float:
+    """CPU seconds of ``steps`` training steps on a 4->1 linear model (batches of 1)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    x = torch.randn(steps, 4)
+    y = torch.randn(steps, 1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=1)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.MSELoss()
+    start = time.process_time()
+    for xb, yb in loader:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+    return time.process_time() - start
+
+
+def _mlp_fit(torch, data, epochs: int = 10) -> float:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x_train, y_train, x_val, y_val = data
+    torch.manual_seed(0)
+    train = DataLoader(TensorDataset(x_train, y_train), batch_size=32, shuffle=True)
+    val = DataLoader(TensorDataset(x_val, y_val), batch_size=256)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
+                                torch.nn.Linear(128, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for _epoch in range(epochs):
+        model.train()
+        for xb, yb in train:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            for xb, yb in val:
+                loss_fn(model(xb), yb)
+    if autolog.active_run() is not None:
+        autolog.end_run()  # the run's end: model logging counts
+    return time.perf_counter() - start
+
+
+def _one_hook(torch, which: str, n: int) -> float:
+    """CPU seconds of n calls of one hooked function alone."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    if which == "DataLoader next":
+        loader = DataLoader(TensorDataset(torch.zeros(n, 1)), batch_size=1)
+        start = time.process_time()
+        for _ in loader:
+            pass
+        return time.process_time() - start
+    if which == "loss module":
+        loss_fn = torch.nn.MSELoss()
+        a, b = torch.zeros(1), torch.ones(1)
+        start = time.process_time()
+        for _ in range(n):
+            loss_fn(a, b)
+        return time.process_time() - start
+    if which == "backward":
+        w = torch.zeros(1, requires_grad=True)
+        start = time.process_time()
+        for _ in range(n):
+            (w * 2).sum().backward()
+        return time.process_time() - start
+    if which == "optimizer.step":
+        w = torch.nn.Parameter(torch.zeros(1))
+        w.grad = torch.zeros(1)
+        optimizer = torch.optim.SGD([w], lr=0.1)
+        start = time.process_time()
+        for _ in range(n):
+            optimizer.step()
+        return time.process_time() - start
+    raise ValueError(which)
+
+
+def _set(on: bool, **options) -> None:
+    if on:
+        autolog.autolog(**options)
+    else:
+        autolog.autolog(disable=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=3000)
+    args = parser.parse_args()
+    os.environ.setdefault("AUTOLOG_STRICT", "1")
+    tmp = tempfile.mkdtemp(prefix="bench-torch-")
+    autolog.set_tracking_uri(os.path.join(tmp, "runs"))
+    import torch
+
+    torch.set_num_threads(1)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.tensor(digits.data / 16.0, dtype=torch.float32)
+    y = torch.tensor(digits.target)
+    data = (x[:1400], y[:1400], x[1400:], y[1400:])
+
+    # warm up both paths
+    for on in (False, True):
+        _set(on)
+        _tiny_loop(torch, 200)
+        if autolog.active_run() is not None:
+            autolog.end_run()
+
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, 1 torch thread; no GPU used "
+          "(CPU timings only)\n")
+
+    bare, auto = [], []
+    for _ in range(args.repeats):
+        for on, sink in ((False, bare), (True, auto)):
+            _set(on, log_models=False)
+            sink.append(_tiny_loop(torch, args.steps) / args.steps)
+            if autolog.active_run() is not None:
+                autolog.end_run()
+    b, a = statistics.median(bare), statistics.median(auto)
+    print("1. per training step (tiny model, batch 1), CPU time, median of "
+          f"{args.repeats} interleaved repeats of {args.steps} steps")
+    print(f"   {'bare loop':<28}{b * 1e6:10.1f} us/step")
+    print(f"   {'autolog':<28}{a * 1e6:10.1f} us/step")
+    print(f"   {'all hooks together':<28}{(a - b) * 1e6:10.1f} us/step   (target <= 20 us)\n")
+
+    print("2. one hooked function alone, CPU time per call (autolog - bare)")
+    n = 5000
+    for which in ("DataLoader next", "loss module", "backward", "optimizer.step"):
+        bare_t, auto_t = [], []
+        for _ in range(args.repeats):
+            for on, sink in ((False, bare_t), (True, auto_t)):
+                _set(on, log_models=False)
+                sink.append(_one_hook(torch, which, n) / n)
+                if autolog.active_run() is not None:
+                    autolog.end_run()
+        delta = statistics.median(auto_t) - statistics.median(bare_t)
+        print(f"   {which:<28}{delta * 1e6:10.1f} us/call")
+    print()
+
+    times: dict[str, list[float]] = {"bare": [], "autolog, models off": [],
+                                      "autolog, models on": []}
+    for _ in range(max(3, args.repeats // 2)):
+        for label in times:
+            if label == "bare":
+                _set(False)
+            else:
+                _set(True, log_models=label.endswith("on"))
+            times[label].append(_mlp_fit(torch, data))
+    _set(False)
+    base = statistics.median(times["bare"])
+    print("3. MLP 64-128-10 on digits, 10 epochs, Adam, batch 32, wall time, median of "
+          f"{len(times['bare'])} interleaved repeats")
+    for label, values in times.items():
+        median = statistics.median(values)
+        print(f"   {label:<28}{median * 1e3:10.1f} ms   x{median / base:.3f}")
+
+
+if __name__ == "__main__":
+    main()
