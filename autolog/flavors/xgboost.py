@@ -1,0 +1,152 @@
+"""The XGBoost flavor: Boosters and scikit-learn wrappers in XGBoost's own UBJSON format.
+
+Files: ``model.ubj`` (``Booster.save_model`` / ``XGBModel.save_model``), and for a wrapper
+``estimator_params.json`` with its JSON-representable ``get_params()``. The ``MLmodel``
+entry follows MLflow's xgboost flavor (``data``, ``model_class``, ``model_format``,
+``xgb_version``), so ``mlflow.xgboost.load_model`` reads it too. No pickle: loading runs
+no code from the file.
+
+A model fitted through a wrapper (``XGBClassifier``, ``XGBRegressor``, ``XGBRanker``, ...)
+loads back as that wrapper (``predict_proba`` works); a user subclass loads as the
+nearest XGBoost class it derives from. XGBoost is imported only when a model is saved or
+loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+from autolog.core import models
+from autolog.core.errors import InvalidInputError
+from autolog.core.signature import ModelSignature
+
+__all__ = ["FLAVOR_NAME", "XGBoostFlavor", "load_model", "log_model", "save_model"]
+
+FLAVOR_NAME = "xgboost"
+MODEL_FORMAT = "ubj"
+MODEL_FILE = f"model.{MODEL_FORMAT}"
+PARAMS_FILE = "estimator_params.json"
+BOOSTER_CLASS = "xgboost.core.Booster"
+
+
+def _xgboost_class(model: Any) -> type:
+    """The model's class, or the nearest base class that XGBoost itself defines."""
+    for cls in type(model).__mro__:
+        if (cls.__module__ or "").split(".")[0] == "xgboost":
+            return cls
+    raise InvalidInputError(
+        f"The xgboost flavor saves an xgboost.Booster or an XGBoost scikit-learn model, "
+        f"got {type(model).__name__}."
+    )
+
+
+def _json_params(params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    kept, dropped = {}, []
+    for key, value in params.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            dropped.append(key)
+            continue
+        kept[key] = value
+    return kept, dropped
+
+
+class XGBoostFlavor(models.Flavor):
+    name = FLAVOR_NAME
+    framework_module = "xgboost"
+    distribution = "xgboost"
+    mlflow_loader_module = "mlflow.xgboost"
+    model_path = MODEL_FILE
+
+    def save(self, model: Any, path: str, **kwargs: Any) -> dict[str, Any]:
+        if kwargs:
+            raise InvalidInputError(
+                f"Unknown option(s) for the xgboost flavor: {', '.join(sorted(kwargs))}."
+            )
+        cls = _xgboost_class(model)
+        conf: dict[str, Any] = {
+            "xgb_version": self.framework_version(),
+            "data": MODEL_FILE,
+            "model_class": f"{cls.__module__}.{cls.__qualname__}",
+            "model_format": MODEL_FORMAT,
+            "code": None,
+        }
+        model.save_model(os.path.join(path, MODEL_FILE))
+        if hasattr(model, "get_params") and hasattr(model, "get_booster"):
+            params, dropped = _json_params(model.get_params(deep=False))
+            with open(os.path.join(path, PARAMS_FILE), "w", encoding="utf-8") as handle:
+                json.dump(params, handle, indent=1, sort_keys=True)
+            conf["estimator_params"] = PARAMS_FILE
+            if dropped:
+                conf["params_not_saved"] = sorted(dropped)
+        return conf
+
+    def load(self, path: str, flavor_conf: dict[str, Any]) -> Any:
+        import xgboost
+
+        class_path = flavor_conf.get("model_class", BOOSTER_CLASS)
+        module_name, _, class_name = class_path.rpartition(".")
+        if module_name.split(".")[0] != "xgboost":
+            raise InvalidInputError(f"Cannot load {path!r}: model_class {class_path!r} is not "
+                                    "an XGBoost class.")
+        file = models.model_file(path, flavor_conf.get("data", MODEL_FILE))
+        cls = getattr(importlib.import_module(module_name), class_name)
+        if cls is xgboost.Booster:
+            return xgboost.Booster(model_file=file)
+        model = cls()
+        params_file = flavor_conf.get("estimator_params")
+        if params_file:
+            with open(models.model_file(path, params_file), encoding="utf-8") as handle:
+                params = json.load(handle)
+            valid = model.get_params(deep=False)
+            model.set_params(**{k: v for k, v in params.items() if k in valid})
+        model.load_model(file)
+        return model
+
+    def pyfunc_predict(self, model: Any, data: Any, params: dict[str, Any] | None = None) -> Any:
+        import xgboost
+
+        if isinstance(model, xgboost.Booster):
+            return model.inplace_predict(data)
+        return model.predict(data)
+
+
+models.register_flavor(XGBoostFlavor())
+
+
+def save_model(
+    xgb_model: Any,
+    path: str | os.PathLike,
+    input_example: Any = None,
+    signature: ModelSignature | dict | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> models.ModelMetadata:
+    """Save a Booster or a fitted XGBoost scikit-learn model as a model directory."""
+    return models.save_model(xgb_model, path, FLAVOR_NAME, input_example=input_example,
+                             signature=signature, metadata=metadata)
+
+
+def log_model(
+    xgb_model: Any,
+    name: str = "model",
+    input_example: Any = None,
+    signature: ModelSignature | dict | None = None,
+    registered_model_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> models.ModelInfo:
+    """Log a Booster or a fitted XGBoost scikit-learn model as the artifact directory
+    ``name`` of the active run (one is started when none is active)."""
+    return models.log_model(xgb_model, FLAVOR_NAME, name=name, input_example=input_example,
+                            signature=signature, registered_model_name=registered_model_name,
+                            metadata=metadata, **kwargs)
+
+
+def load_model(model_uri: str | os.PathLike) -> Any:
+    """Load a Booster, or the scikit-learn wrapper it was fitted through, from any model
+    URI (``runs:/``, ``models:/``, a path). Reads UBJSON: runs no code from the file."""
+    return models.load_model(model_uri, flavor=FLAVOR_NAME)

@@ -1,0 +1,284 @@
+"""What the XGBoost and LightGBM integrations share: params, datasets, importance, stopping.
+
+Nothing here imports a framework or NumPy at module level; the helpers receive the
+framework's objects and look at them by duck typing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: Rows hashed for a dataset digest (plus the shape): bounded cost, no copy of the data.
+DIGEST_ROWS = 10_000
+#: Features shown in the importance bar chart.
+PLOT_TOP_FEATURES = 20
+
+
+# -- params -------------------------------------------------------------------------------
+
+
+def param_value(value: Any) -> Any:
+    """A readable form for a param value: callables and objects by name, not by repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(param_value(v)) for v in value) + "]"
+    if callable(value) or hasattr(value, "__call__"):  # noqa: B004 - functions and objects
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
+        return name or type(value).__qualname__
+    return str(value)
+
+
+def flatten_params(params: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``; a list of ``(key, value)`` pairs (XGBoost's
+    legacy form, e.g. two ``eval_metric`` entries) becomes one key with a list value."""
+    if params is None:
+        return {}
+    if isinstance(params, (list, tuple)):
+        grouped: dict[str, list[Any]] = {}
+        for item in params:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                grouped.setdefault(str(item[0]), []).append(item[1])
+        params = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
+    if not isinstance(params, Mapping):
+        return {prefix.rstrip(".") or "params": param_value(params)}
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_params(value, name + "."))
+        else:
+            flat[name] = param_value(value)
+    return flat
+
+
+# -- datasets -----------------------------------------------------------------------------
+
+
+def _hash_update_array(digest: Any, array: Any) -> None:
+    """Hash a NumPy array's bytes (a view when contiguous; only the first rows otherwise)."""
+    import numpy as np
+
+    part = array[:DIGEST_ROWS] if getattr(array, "ndim", 0) else array
+    if not (part.flags.c_contiguous or part.flags.f_contiguous):
+        part = np.ascontiguousarray(part)  # bounded: at most DIGEST_ROWS rows
+    if part.dtype == object:
+        digest.update(repr(part.tolist()).encode())
+    else:
+        digest.update(memoryview(part).cast("B") if part.flags.c_contiguous
+                      else memoryview(part.T).cast("B"))
+
+
+def describe_data(data: Any) -> dict[str, Any] | None:
+    """Type, shape and digest of a training input, without copying it (None: unknown)."""
+    module = type(data).__module__ or ""
+    name = type(data).__name__
+    digest = hashlib.blake2b(digest_size=8)
+    shape: tuple[int, ...] | None = None
+    kind = f"{module.split('.')[0]}.{name}"
+    if module.startswith("xgboost") and hasattr(data, "num_row"):
+        shape = (int(data.num_row()), int(data.num_col()))
+        digest.update(repr((data.feature_names, data.feature_types)).encode())
+        _hash_update_array(digest, data.get_label())
+    elif module.startswith("lightgbm") and hasattr(data, "construct"):
+        raw = getattr(data, "data", None)
+        if raw is not None and not isinstance(raw, (str, bytes)) and hasattr(raw, "shape"):
+            inner = describe_data(raw)
+            if inner is not None:
+                inner["type"] = f"lightgbm.Dataset({inner['type']})"
+                return inner
+        if raw is not None and isinstance(raw, (str, bytes)):
+            return {"type": "lightgbm.Dataset(file)", "shape": None,
+                    "digest": hashlib.blake2b(str(raw).encode(), digest_size=8).hexdigest()}
+        handle = getattr(data, "_handle", None)
+        if handle is None:
+            return None
+        shape = (int(data.num_data()), int(data.num_feature()))
+    elif module.startswith("pandas") and hasattr(data, "columns"):
+        import pandas as pd
+
+        shape = tuple(int(s) for s in data.shape)
+        digest.update(repr([str(c) for c in data.columns]).encode())
+        digest.update(repr([str(t) for t in data.dtypes]).encode())
+        hashed = pd.util.hash_pandas_object(data.iloc[:DIGEST_ROWS], index=False)
+        _hash_update_array(digest, hashed.to_numpy())
+    elif module.startswith("pandas") and hasattr(data, "dtype"):  # a Series
+        import pandas as pd
+
+        shape = (int(len(data)),)
+        hashed = pd.util.hash_pandas_object(data.iloc[:DIGEST_ROWS], index=False)
+        _hash_update_array(digest, hashed.to_numpy())
+    elif module.startswith("scipy.sparse") and hasattr(data, "tocsr"):
+        shape = tuple(int(s) for s in data.shape)
+        for part in ("data", "indices", "indptr", "row", "col"):
+            array = getattr(data, part, None)
+            if array is not None and hasattr(array, "dtype"):
+                _hash_update_array(digest, array[: DIGEST_ROWS * 50])
+        kind = f"scipy.sparse.{name}"
+    elif hasattr(data, "__array_interface__") and hasattr(data, "shape"):
+        shape = tuple(int(s) for s in data.shape)
+        digest.update(str(data.dtype).encode())
+        _hash_update_array(digest, data)
+    else:
+        return None
+    digest.update(repr(shape).encode())
+    return {"type": kind, "shape": list(shape) if shape is not None else None,
+            "digest": digest.hexdigest()}
+
+
+def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
+    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``."""
+    tags: dict[str, str] = {}
+    for name, data in datasets:
+        if data is None:
+            continue
+        info = describe_data(data)
+        if info is None:
+            continue
+        if info["shape"] is not None:
+            tags[f"dataset.{name}.shape"] = "x".join(str(s) for s in info["shape"])
+        tags[f"dataset.{name}.digest"] = info["digest"]
+        tags[f"dataset.{name}.type"] = info["type"]
+    if tags:
+        session.set_tags(tags)
+
+
+# -- feature importance -------------------------------------------------------------------
+
+
+def log_importance(session: Any, importance: Mapping[str, Mapping[str, float]],
+                   plot_type: str | None) -> None:
+    """One ``feature_importance_<type>.json`` per type; a bar chart PNG of ``plot_type``."""
+    for kind, values in importance.items():
+        session.log_dict({str(k): float(v) for k, v in values.items()},
+                         f"feature_importance_{kind}.json")
+    if plot_type is None or not importance.get(plot_type):
+        return
+    ranked = sorted(importance[plot_type].items(), key=lambda kv: kv[1], reverse=True)
+    png = bar_chart_png(f"Feature importance ({plot_type})",
+                        [(str(k), float(v)) for k, v in ranked[:PLOT_TOP_FEATURES]])
+    if png is None:
+        return
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="autolog-importance-") as tmp:
+        path = os.path.join(tmp, f"feature_importance_{plot_type}.png")
+        with open(path, "wb") as handle:
+            handle.write(png)
+        session.log_artifact(path)
+
+
+def bar_chart_png(title: str, bars: list[tuple[str, float]]) -> bytes | None:
+    """A horizontal bar chart as PNG bytes, drawn with Pillow (which matplotlib installs).
+
+    Pillow draws it in a few milliseconds; a matplotlib figure costs ~100 ms per fit,
+    which alone would exceed the overhead budget of a typical boosting run. None when
+    Pillow is not installed.
+    """
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:
+        return None
+    import io
+
+    try:
+        font = ImageFont.load_default(size=12)
+        title_font = ImageFont.load_default(size=14)
+    except TypeError:  # Pillow < 10.1: a fixed bitmap font
+        font = title_font = ImageFont.load_default()
+    row, top, width = 20, 34, 640
+    label_width = max((font.getlength(name) for name, _ in bars), default=0)
+    left = int(min(max(label_width + 16, 60), width // 2))
+    right = width - 70
+    height = top + row * len(bars) + 12
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((10, 8), title, fill="black", font=title_font)
+    largest = max((abs(v) for _, v in bars), default=0.0) or 1.0
+    for index, (name, value) in enumerate(bars):
+        y = top + index * row
+        length = int((right - left) * abs(value) / largest)
+        draw.rectangle((left, y + 3, left + max(length, 1), y + row - 3), fill="#4c72b0")
+        draw.text((left - 8, y + row // 2), name, fill="black", font=font, anchor="rm")
+        draw.text((left + length + 4, y + row // 2), f"{value:.4g}", fill="#333333",
+                  font=font, anchor="lm")
+    draw.line((left, top - 2, left, height - 10), fill="#888888")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+# -- per-iteration metrics and early stopping ---------------------------------------------
+
+_NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_\-./: ]")
+
+
+def metric_keys(data: str, metric: str) -> tuple[str, str, str]:
+    """``(data-metric, data-metric-mean, data-metric-std)``, made valid metric keys:
+    ``ndcg@5`` -> ``ndcg_at_5`` (as MLflow does), other characters -> ``_``."""
+    base = _NOT_IN_KEY.sub("_", f"{data}-{metric}".replace("@", "_at_"))
+    return base, f"{base}-mean", f"{base}-std"
+
+
+class MetricHistory:
+    """The metrics one training logged per iteration, for the early-stopping summary."""
+
+    __slots__ = ("steps", "values")
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.values: list[dict[str, float]] = []
+
+    def add(self, step: int, metrics: dict[str, float]) -> None:
+        self.steps.append(step)
+        self.values.append(metrics)
+
+    def at(self, step: int) -> dict[str, float] | None:
+        for index in range(len(self.steps) - 1, -1, -1):
+            if self.steps[index] == step:
+                return self.values[index]
+        return None
+
+
+def log_early_stopping(recorder: Any, history: MetricHistory, best_iteration: int,
+                       stopped_iteration: int, best_step: int) -> None:
+    """``best_iteration``, ``stopped_iteration`` and the best step's metrics once more, at
+    the step after the last one (MLflow's convention)."""
+    recorder.log_metrics({"best_iteration": best_iteration,
+                          "stopped_iteration": stopped_iteration})
+    best = history.at(best_step)
+    if best and history.steps:
+        recorder.log_metrics(best, step=history.steps[-1] + 1)
+
+
+def recorder_for_active_run() -> Any:
+    """A recorder for the run active in this thread (started when none is, like the
+    fluent API): what explicit callbacks log into."""
+    from autolog.core.runs import RunRecorder, active_run, start_run
+
+    run = active_run()
+    if run is None:
+        run = start_run()
+    return RunRecorder(run.info.run_id, run.uri, run.params_logged)
+
+
+def input_sample(data: Any, rows: int = 5) -> Any:
+    """The first rows of a NumPy array or DataFrame (for signatures/examples), else None."""
+    module = type(data).__module__ or ""
+    if module.startswith("pandas") and hasattr(data, "iloc") and hasattr(data, "columns"):
+        return data.iloc[:rows]
+    if hasattr(data, "__array_interface__") and getattr(data, "ndim", 0) == 2:
+        return data[:rows]
+    return None
+
+
+def model_signature(model: Any, sample: Any) -> Any:
+    if sample is None:
+        return None
+    from autolog.core.signature import infer_signature
+
+    return infer_signature(sample, model.predict(sample))

@@ -1,0 +1,297 @@
+"""LightGBM autologging: ``lightgbm.train``, ``lightgbm.cv`` and the scikit-learn wrappers.
+
+What one outermost training call records (the core adds duration, resources and tags):
+
+* params: the params as passed (nested values flattened) plus ``num_boost_round``
+  (``train``/``cv``), or the wrapper's ``get_params()``;
+* per-iteration metrics ``{eval_name}-{metric}`` (``valid_0-binary_logloss``,
+  ``training-l2``) at step = iteration (``cv``: ``-mean`` and ``-std``), through
+  `callback()` added to a copy of the user's callback list;
+* early stopping: ``best_iteration`` (LightGBM's own, 1-based), ``stopped_iteration``
+  (iterations run) and the best iteration's metrics once more at the step after the last;
+* feature importance (``importance_types``: split, gain) as JSON, a bar chart of ``gain``
+  as PNG; datasets: shape, type and digest tags; the model in LightGBM's text format
+  (`autolog.flavors.lightgbm`).
+
+``callback()`` is also the explicit, patch-free way::
+
+    with autolog.start_run():
+        lightgbm.train(params, train_set, valid_sets=[valid],
+                       callbacks=[autolog.lightgbm.callback()])
+
+LightGBM's callback API has no end-of-training event, so the explicit callback logs
+per-iteration metrics only; the early-stopping summary comes with autologging.
+
+Importing this module imports neither LightGBM nor NumPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from autolog.core.config import AutologConfig
+from autolog.core.integration import Integration, integration_autolog
+from autolog.core.patching import Patch, SubclassPatch, guard
+
+__all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog", "callback",
+           "load_model", "log_model", "save_model"]
+
+IMPORTANCE_TYPES = ("split", "gain")
+PLOT_IMPORTANCE = "gain"
+#: After the user's callbacks (no ``order``: negative), record_evaluation (20) and before
+#: early_stopping (30), which ends training by raising: the last iteration is logged too.
+CALLBACK_ORDER = 25
+
+
+@dataclass
+class LightGBMConfig(AutologConfig):
+    #: Booster.feature_importance types written as feature_importance_<type>.json.
+    importance_types: tuple[str, ...] | list[str] = IMPORTANCE_TYPES
+    #: A bar chart PNG of the gain importance (drawn with Pillow, which matplotlib installs).
+    log_feature_importance_plot: bool = True
+
+
+class AutologCallback:
+    """A LightGBM callback logging each iteration's eval metrics to a run.
+
+    Without ``recorder`` it logs into the run active when training starts (one is started
+    when none is). Use `callback()` to make one.
+    """
+
+    before_iteration = False
+
+    def __init__(self, recorder: Any = None, log_every_n_steps: int | None = None) -> None:
+        from autolog.integrations._boosting import MetricHistory
+
+        self.order = CALLBACK_ORDER  # an instance attribute: LightGBM setdefaults __dict__
+        self._given = recorder
+        self._every = log_every_n_steps or 0
+        self._recorder: Any = None
+        self._history = MetricHistory()
+        self._keys: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+    def __deepcopy__(self, memo: dict) -> AutologCallback:
+        return type(self)(self._given, self._every)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_every": self._every}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(None, state.get("_every"))
+
+    def __call__(self, env: Any) -> None:
+        from autolog.integrations._boosting import (
+            MetricHistory,
+            metric_keys,
+            recorder_for_active_run,
+        )
+
+        if env.iteration == env.begin_iteration:  # a new training
+            self._recorder = None
+            self._history = MetricHistory()
+            with guard("lightgbm: callback (start)"):
+                self._recorder = self._given or recorder_for_active_run()
+        recorder = self._recorder
+        results = env.evaluation_result_list
+        if recorder is None or not results:
+            return
+        with guard("lightgbm: callback"):
+            keys = self._keys
+            metrics: dict[str, float] = {}
+            for item in results:
+                key = keys.get((item[0], item[1]))
+                if key is None:
+                    key = keys[(item[0], item[1])] = metric_keys(item[0], item[1])
+                if len(item) == 5:  # cv: (data, metric, mean, higher_better, std)
+                    metrics[key[1]] = item[2]
+                    metrics[key[2]] = item[4]
+                else:
+                    metrics[key[0]] = item[2]
+            step = env.iteration
+            self._history.add(step, metrics)
+            if not self._every or step % self._every == 0:
+                recorder.log_metrics(metrics, step=step)
+
+    def finish(self, best_iteration: int) -> None:
+        """After training: the last step when thinned, and the early-stopping summary
+        (``best_iteration`` > 0, in LightGBM's 1-based numbering)."""
+        from autolog.integrations._boosting import log_early_stopping
+
+        recorder = self._recorder
+        history = self._history
+        if recorder is None or not history.steps:
+            return
+        last = history.steps[-1]
+        if self._every and last % self._every:
+            recorder.log_metrics(history.values[-1], step=last)
+        if best_iteration > 0:
+            log_early_stopping(recorder, history, best_iteration, len(history.steps),
+                               history.steps[0] + best_iteration - 1)
+
+
+def callback(log_every_n_steps: int | None = None) -> AutologCallback:
+    """The callback autologging adds, for explicit use inside ``autolog.start_run()``."""
+    return AutologCallback(None, log_every_n_steps)
+
+
+# -- hooks ----------------------------------------------------------------------------------
+
+
+def on_train(session: Any, call: Any) -> Any:
+    """``lightgbm.train``: params, datasets, the callback, then importance and the model."""
+    from autolog.integrations._boosting import flatten_params, log_datasets, param_value
+
+    config = session.config
+    logged = flatten_params(call.argument("params"))
+    logged.setdefault("num_boost_round", call.argument("num_boost_round"))
+    feval = call.argument("feval")
+    if feval is not None:
+        logged.setdefault("feval", param_value(feval))
+    session.log_params(logged)
+    if config.log_datasets:
+        log_datasets(session, [("train", call.argument("train_set")), *_named_valid(call)])
+    cb = call.add_callback(AutologCallback(session, config.log_every_n_steps))
+    booster = call.proceed()
+    with guard("lightgbm: early stopping"):
+        cb.finish(int(booster.best_iteration or 0))
+    _after_training(session, booster, booster, None)
+    return booster
+
+
+def on_cv(session: Any, call: Any) -> Any:
+    """``lightgbm.cv``: params, the dataset, per-iteration mean and std of every metric."""
+    from autolog.integrations._boosting import flatten_params, log_datasets, param_value
+
+    config = session.config
+    logged = flatten_params(call.argument("params"))
+    for key in ("num_boost_round", "nfold", "stratified", "shuffle", "seed"):
+        logged.setdefault(key, call.argument(key))
+    metrics = call.argument("metrics")
+    if metrics is not None:
+        logged.setdefault("metrics", param_value(metrics))
+    session.log_params(logged)
+    if config.log_datasets:
+        log_datasets(session, [("train", call.argument("train_set"))])
+    cb = call.add_callback(AutologCallback(session, config.log_every_n_steps))
+    result = call.proceed()
+    with guard("lightgbm: early stopping"):
+        series = [v for k, v in result.items() if k.endswith("-mean")] if isinstance(
+            result, dict) else []
+        # cv stops early by truncating its results to the best iteration.
+        ran = len(cb._history.steps)
+        if series and ran and len(series[0]) < ran:
+            cb.finish(len(series[0]))
+        else:
+            cb.finish(0)
+    return result
+
+
+def on_fit(session: Any, call: Any) -> Any:
+    """``LGBMModel.fit`` (every wrapper): ``get_params()``, datasets, the callback,
+    importance and the wrapper itself as the model."""
+    from autolog.integrations._boosting import flatten_params, input_sample, log_datasets
+
+    config = session.config
+    model = call.instance
+    session.log_params(flatten_params(model.get_params(deep=False)))
+    X = call.argument("X")
+    if config.log_datasets:
+        log_datasets(session, [("train", X), *_named_eval_sets(call)])
+    cb = call.add_callback(AutologCallback(session, config.log_every_n_steps))
+    result = call.proceed()
+    booster = model.booster_
+    with guard("lightgbm: early stopping"):
+        cb.finish(int(booster.best_iteration or 0))
+    _after_training(session, booster, model, input_sample(X))
+    return result
+
+
+def _named_valid(call: Any) -> list[tuple[str, Any]]:
+    valid_sets = call.argument("valid_sets") or ()
+    names = call.argument("valid_names") or ()
+    return [(str(names[i]) if i < len(names) else f"valid_{i}", data)
+            for i, data in enumerate(valid_sets)]
+
+
+def _named_eval_sets(call: Any) -> list[tuple[str, Any]]:
+    eval_set = call.argument("eval_set")
+    if eval_set is None and call.argument("eval_X") is not None:
+        eval_x = call.argument("eval_X")
+        eval_set = [(x, None) for x in (eval_x if isinstance(eval_x, tuple) else (eval_x,))]
+    if isinstance(eval_set, tuple):
+        eval_set = [eval_set]
+    names = call.argument("eval_names") or ()
+    return [(str(names[i]) if i < len(names) else f"valid_{i}", pair[0])
+            for i, pair in enumerate(eval_set or ()) if isinstance(pair, (list, tuple))]
+
+
+def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None:
+    from autolog.core.runs import remember_model
+    from autolog.integrations._boosting import log_importance, model_signature
+
+    config = session.config
+    remember_model(model, session)
+    kinds = [k for k in config.importance_types if k in IMPORTANCE_TYPES]
+    if kinds:
+        with guard("lightgbm: feature importance"):
+            names = booster.feature_name()
+            importance = {kind: dict(zip(names, booster.feature_importance(kind).tolist()))
+                          for kind in kinds}
+            plot = PLOT_IMPORTANCE if config.log_feature_importance_plot else None
+            log_importance(session, importance, plot if plot in importance else None)
+    if config.log_models:
+        with guard("lightgbm: logging the model"):
+            signature = None
+            if config.log_model_signatures and sample is not None:
+                signature = model_signature(model, sample)
+            session.log_model(model, "lightgbm", name="model", signature=signature,
+                              input_example=sample if config.log_input_examples else None,
+                              registered_model_name=config.registered_model_name)
+
+
+# -- the integration ------------------------------------------------------------------------
+
+
+def _not_ours(cls: type) -> bool:
+    """Dask estimators have their own training path: leave them alone."""
+    return (cls.__module__ or "").startswith("lightgbm.dask")
+
+
+class LightGBMIntegration(Integration):
+    name = "lightgbm"
+    module = "lightgbm"
+    distributions = ("lightgbm",)
+    supported = ">=4.0,<5"
+    config_class = LightGBMConfig
+
+    def patches(self) -> list[Patch | SubclassPatch]:
+        return [
+            Patch("lightgbm:train", on_train),
+            Patch("lightgbm:cv", on_cv),
+            SubclassPatch("lightgbm.sklearn:LGBMModel", "fit", on_fit, skip_class=_not_ours),
+        ]
+
+
+autolog = integration_autolog("lightgbm")
+
+
+def log_model(lgb_model: Any, name: str = "model", **kwargs: Any) -> Any:
+    """`autolog.flavors.lightgbm.log_model`."""
+    from autolog.flavors import lightgbm as flavor
+
+    return flavor.log_model(lgb_model, name, **kwargs)
+
+
+def save_model(lgb_model: Any, path: Any, **kwargs: Any) -> Any:
+    """`autolog.flavors.lightgbm.save_model`."""
+    from autolog.flavors import lightgbm as flavor
+
+    return flavor.save_model(lgb_model, path, **kwargs)
+
+
+def load_model(model_uri: Any) -> Any:
+    """`autolog.flavors.lightgbm.load_model`: a Booster, or the wrapper it was fitted with."""
+    from autolog.flavors import lightgbm as flavor
+
+    return flavor.load_model(model_uri)

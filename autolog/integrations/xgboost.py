@@ -1,0 +1,341 @@
+"""XGBoost autologging: ``xgboost.train``, ``xgboost.cv`` and the scikit-learn wrappers.
+
+What one outermost training call records (the core adds duration, resources and tags):
+
+* params: the booster params as passed (nested values flattened) plus ``num_boost_round``
+  and ``early_stopping_rounds`` (``train``/``cv``), or the wrapper's ``get_params()``;
+* per-iteration metrics ``{eval_name}-{metric}`` at step = iteration (``cv``: ``-mean`` and
+  ``-std``), through `AutologCallback` added to a copy of the user's callback list;
+  through a wrapper (whose ``fit`` takes no callbacks) from ``evals_result()`` after fit;
+* early stopping: ``best_iteration``, ``stopped_iteration`` and the best iteration's
+  metrics once more at the step after the last;
+* feature importance (``importance_types``) as JSON, a bar chart of ``gain`` as PNG;
+* datasets: shape, type and digest tags; the model in UBJSON (`autolog.flavors.xgboost`).
+
+``AutologCallback`` is also the explicit, patch-free way::
+
+    with autolog.start_run():
+        xgboost.train(params, dtrain, evals=[(dvalid, "valid")],
+                      callbacks=[autolog.xgboost.AutologCallback()])
+
+Importing this module imports neither XGBoost nor NumPy; ``AutologCallback`` (a
+``xgboost.callback.TrainingCallback``) is created on first access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from autolog.core.config import AutologConfig
+from autolog.core.integration import Integration, integration_autolog
+from autolog.core.patching import Patch, SubclassPatch, guard
+
+# ``AutologCallback`` is also public: created on first access (it subclasses XGBoost's).
+__all__ = ["XGBoostConfig", "XGBoostIntegration", "autolog", "load_model", "log_model",
+           "save_model"]
+
+IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
+PLOT_IMPORTANCE = "gain"
+
+
+@dataclass
+class XGBoostConfig(AutologConfig):
+    #: Booster.get_score importance types written as feature_importance_<type>.json.
+    importance_types: tuple[str, ...] | list[str] = IMPORTANCE_TYPES
+    #: A bar chart PNG of the gain importance (drawn with Pillow, which matplotlib installs).
+    log_feature_importance_plot: bool = True
+
+
+# -- the callback ---------------------------------------------------------------------------
+
+_callback_class: type | None = None
+
+
+def _make_callback_class() -> type:
+    from xgboost.callback import TrainingCallback
+
+    from autolog.integrations._boosting import (
+        MetricHistory,
+        log_early_stopping,
+        metric_keys,
+        recorder_for_active_run,
+    )
+
+    class AutologCallback(TrainingCallback):
+        """Logs each iteration's eval metrics (and the early-stopping summary) to a run.
+
+        Without ``recorder`` it logs into the run active when training starts (one is
+        started when none is). ``log_every_n_steps`` thins the per-iteration metrics.
+        """
+
+        def __init__(self, recorder: Any = None, log_every_n_steps: int | None = None):
+            super().__init__()
+            self._given = recorder
+            self._every = log_every_n_steps or 0
+            self._recorder: Any = None
+            self._evals_log: Any = None
+            self._history = MetricHistory()
+            self._keys: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+        def __deepcopy__(self, memo: dict) -> AutologCallback:  # sklearn clone, GridSearchCV
+            return type(self)(self._given, self._every)
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {"_every": self._every}
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            self.__init__(None, state.get("_every"))
+
+        def before_training(self, model: Any) -> Any:
+            self._recorder = None
+            self._evals_log = None
+            self._history = MetricHistory()
+            with guard("xgboost: AutologCallback.before_training"):
+                self._recorder = self._given or recorder_for_active_run()
+            return model
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            recorder = self._recorder
+            if recorder is None or not evals_log:
+                return False
+            self._evals_log = evals_log
+            with guard("xgboost: AutologCallback.after_iteration"):
+                self._log(recorder, epoch, evals_log, False)
+            return False
+
+        def _log(self, recorder: Any, epoch: int, evals_log: Any, force: bool) -> None:
+            keys = self._keys
+            metrics: dict[str, float] = {}
+            for data, scores in evals_log.items():
+                for metric, values in scores.items():
+                    key = keys.get((data, metric))
+                    if key is None:
+                        key = keys[(data, metric)] = metric_keys(data, metric)
+                    value = values[-1]
+                    if isinstance(value, tuple):  # cv: (mean, std)
+                        metrics[key[1]] = value[0]
+                        metrics[key[2]] = value[1]
+                    else:
+                        metrics[key[0]] = value
+            self._history.add(epoch, metrics)
+            if force or not self._every or epoch % self._every == 0:
+                recorder.log_metrics(metrics, step=epoch)
+
+        def after_training(self, model: Any) -> Any:
+            recorder = self._recorder
+            history = self._history
+            if recorder is None or not history.steps:
+                return model
+            with guard("xgboost: AutologCallback.after_training"):
+                last = history.steps[-1]
+                rounds = getattr(model, "num_boosted_rounds", None)
+                final = rounds() - 1 if rounds is not None else last
+                if final > last and self._evals_log:
+                    # A callback before ours ended training: XGBoost skipped the rest.
+                    self._log(recorder, final, self._evals_log, True)
+                    last = final
+                elif self._every and last % self._every:
+                    recorder.log_metrics(history.values[-1], step=last)
+                attr = getattr(model, "attr", None)
+                best = attr("best_iteration") if attr is not None else None
+                if best is not None:
+                    log_early_stopping(recorder, history, int(best), last, int(best))
+            return model
+
+    AutologCallback.__module__ = __name__
+    AutologCallback.__qualname__ = "AutologCallback"
+    return AutologCallback
+
+
+def _callback() -> type:
+    global _callback_class
+    if _callback_class is None:
+        _callback_class = _make_callback_class()
+    return _callback_class
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AutologCallback":
+        return _callback()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# -- hooks ----------------------------------------------------------------------------------
+
+
+def _name(value: Any) -> Any:
+    from autolog.integrations._boosting import param_value
+
+    return param_value(value)
+
+
+def on_train(session: Any, call: Any) -> Any:
+    """``xgboost.train``: params, datasets, the callback, then importance and the model."""
+    from autolog.integrations._boosting import flatten_params, log_datasets
+
+    config = session.config
+    params = call.argument("params")
+    logged = flatten_params(params)
+    for key in ("num_boost_round", "early_stopping_rounds", "maximize"):
+        logged.setdefault(key, call.argument(key))
+    for key in ("obj", "custom_metric", "feval"):
+        value = call.argument(key)
+        if value is not None:
+            logged.setdefault(key, _name(value))
+    session.log_params(logged)
+    if config.log_datasets:
+        log_datasets(session, [("train", call.argument("dtrain")), *_named_evals(call)])
+    call.add_callback(_callback()(session, config.log_every_n_steps))
+    booster = call.proceed()
+    booster_type = str(logged.get("booster", "gbtree"))
+    _after_training(session, booster, booster, booster_type, None)
+    return booster
+
+
+def on_cv(session: Any, call: Any) -> Any:
+    """``xgboost.cv``: params, the dataset, per-iteration mean and std of every metric."""
+    from autolog.integrations._boosting import flatten_params, log_datasets
+
+    config = session.config
+    logged = flatten_params(call.argument("params"))
+    for key in ("num_boost_round", "nfold", "stratified", "early_stopping_rounds", "seed",
+                "shuffle", "maximize"):
+        logged.setdefault(key, call.argument(key))
+    metrics = call.argument("metrics")
+    if metrics:
+        logged.setdefault("metrics", _name(list(metrics) if not isinstance(metrics, str)
+                                           else metrics))
+    session.log_params(logged)
+    if config.log_datasets:
+        log_datasets(session, [("train", call.argument("dtrain"))])
+    call.add_callback(_callback()(session, config.log_every_n_steps))
+    return call.proceed()
+
+
+def on_fit(session: Any, call: Any) -> Any:
+    """``XGBModel.fit`` (every wrapper): ``get_params()``, datasets, the eval history
+    from ``evals_result()``, importance and the wrapper itself as the model."""
+    from autolog.integrations._boosting import flatten_params, input_sample, log_datasets
+
+    config = session.config
+    model = call.instance
+    session.log_params(flatten_params(model.get_params(deep=False)))
+    X = call.argument("X")
+    if config.log_datasets:
+        eval_set = call.argument("eval_set") or ()
+        log_datasets(session, [("train", X)] + [
+            (f"validation_{i}", pair[0]) for i, pair in enumerate(eval_set)
+            if isinstance(pair, (list, tuple)) and pair
+        ])
+    result = call.proceed()
+    booster = model.get_booster()
+    explicit = _callback_class is not None and any(
+        isinstance(cb, _callback_class) for cb in (model.callbacks or ()))
+    if not explicit:
+        with guard("xgboost: logging evals_result"):
+            _log_evals_result(session, model, booster, config.log_every_n_steps)
+    _after_training(session, booster, model, str(getattr(model, "booster", None) or "gbtree"),
+                    input_sample(X))
+    return result
+
+
+def _named_evals(call: Any) -> list[tuple[str, Any]]:
+    named = []
+    for item in call.argument("evals") or ():
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            named.append((str(item[1]), item[0]))
+    return named
+
+
+def _log_evals_result(session: Any, model: Any, booster: Any, every: int | None) -> None:
+    from autolog.integrations._boosting import MetricHistory, log_early_stopping, metric_keys
+
+    evals = getattr(model, "evals_result_", None)
+    if not evals:
+        return
+    series = [(metric_keys(data, metric)[0], values) for data, scores in evals.items()
+              for metric, values in scores.items()]
+    count = max(len(values) for _, values in series)
+    offset = booster.num_boosted_rounds() - count  # training continued from xgb_model
+    history = MetricHistory()
+    for index in range(count):
+        step = offset + index
+        metrics = {key: values[index] for key, values in series if index < len(values)}
+        history.add(step, metrics)
+        if not every or step % every == 0 or index == count - 1:
+            session.log_metrics(metrics, step=step)
+    best = booster.attr("best_iteration")
+    if best is not None:
+        log_early_stopping(session, history, int(best), history.steps[-1], int(best))
+
+
+def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
+                    sample: Any) -> None:
+    from autolog.core.runs import remember_model
+    from autolog.integrations._boosting import log_importance, model_signature
+
+    config = session.config
+    remember_model(model, session)
+    if booster_type != "gblinear" and config.importance_types:
+        with guard("xgboost: feature importance"):
+            importance = {kind: booster.get_score(importance_type=kind)
+                          for kind in config.importance_types}
+            plot = PLOT_IMPORTANCE if config.log_feature_importance_plot else None
+            log_importance(session, importance, plot if plot in importance else None)
+    if config.log_models:
+        with guard("xgboost: logging the model"):
+            signature = None
+            if config.log_model_signatures and sample is not None:
+                signature = model_signature(model, sample)
+            session.log_model(model, "xgboost", name="model", signature=signature,
+                              input_example=sample if config.log_input_examples else None,
+                              registered_model_name=config.registered_model_name)
+
+
+# -- the integration ------------------------------------------------------------------------
+
+
+def _not_ours(cls: type) -> bool:
+    """Dask and Spark estimators have their own training paths: leave them alone."""
+    module = cls.__module__ or ""
+    return module.startswith(("xgboost.dask", "xgboost.spark"))
+
+
+class XGBoostIntegration(Integration):
+    name = "xgboost"
+    module = "xgboost"
+    distributions = ("xgboost",)
+    supported = ">=2.1,<4"
+    config_class = XGBoostConfig
+
+    def patches(self) -> list[Patch | SubclassPatch]:
+        return [
+            Patch("xgboost:train", on_train),
+            Patch("xgboost:cv", on_cv),
+            SubclassPatch("xgboost.sklearn:XGBModel", "fit", on_fit, skip_class=_not_ours),
+        ]
+
+
+autolog = integration_autolog("xgboost")
+
+
+def log_model(xgb_model: Any, name: str = "model", **kwargs: Any) -> Any:
+    """`autolog.flavors.xgboost.log_model`."""
+    from autolog.flavors import xgboost as flavor
+
+    return flavor.log_model(xgb_model, name, **kwargs)
+
+
+def save_model(xgb_model: Any, path: Any, **kwargs: Any) -> Any:
+    """`autolog.flavors.xgboost.save_model`."""
+    from autolog.flavors import xgboost as flavor
+
+    return flavor.save_model(xgb_model, path, **kwargs)
+
+
+def load_model(model_uri: Any) -> Any:
+    """`autolog.flavors.xgboost.load_model`: a Booster, or the wrapper it was fitted with."""
+    from autolog.flavors import xgboost as flavor
+
+    return flavor.load_model(model_uri)
