@@ -1,0 +1,18 @@
+"""``autolog ui``: a read-only local web UI over any tracking store that supports reads.
+
+Standard library only (`http.server`), server-rendered HTML and SVG charts; nothing is
+loaded from a CDN. `make_server` builds the server; ``autolog ui`` (`autolog.ui.cli`)
+runs it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["make_server"]
+
+
+def make_server(tracking_uri: str | None = None, host: str = "127.0.0.1", port: int = 5000):
+    """A `autolog.ui.server.UIServer` for the store at ``tracking_uri``; call
+    ``serve_forever()`` on it (port 0 picks a free port: see ``server.url``)."""
+    from autolog.ui.server import make_server as _make_server
+
+    return _make_server(tracking_uri, host, port)

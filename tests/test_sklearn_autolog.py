@@ -1,0 +1,399 @@
+"""scikit-learn autologging, on real estimators and small real data."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import autolog
+from autolog.core import context, patching
+from autolog.core.errors import AutologWarning
+from autolog.core.logger import RunLogger
+from autolog.testing import FailingBackend, inject_hook_faults, list_hooks
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier  # noqa: E402
+from sklearn.metrics import accuracy_score, mean_squared_error  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+CLASSIFIER_METRICS = {"training_score", "training_accuracy_score", "training_precision_score",
+                      "training_recall_score", "training_f1_score", "training_log_loss",
+                      "training_roc_auc"}
+REGRESSOR_METRICS = {"training_score", "training_mean_squared_error",
+                     "training_root_mean_squared_error", "training_mean_absolute_error",
+                     "training_r2_score"}
+
+
+@pytest.fixture(autouse=True)
+def sklearn_autolog(tracking_uri):
+    autolog.sklearn.autolog()
+    yield tracking_uri
+    autolog.autolog(disable=True)
+
+
+@pytest.fixture
+def lenient(monkeypatch):
+    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
+    patching._warned_causes.clear()
+    yield
+    patching._warned_causes.clear()
+
+
+def runs(**kwargs):
+    return autolog.search_runs(experiment_names=["Default"], **kwargs)
+
+
+def only_run():
+    found = runs()
+    assert len(found) == 1, [r.data.tags.get("estimator_name") for r in found]
+    return found[0]
+
+
+def artifacts(run_id, path=None):
+    return sorted(f.path for f in autolog.Client().list_artifacts(run_id, path))
+
+
+def test_classifier_run_params_metrics_tags_plots_model():
+    X, y = load_breast_cancer(return_X_y=True)
+    model = LogisticRegression(max_iter=5000, C=0.5)
+    assert model.fit(X, y) is model
+    run = only_run()
+    assert run.info.status == "FINISHED"
+    assert run.data.params["C"] == "0.5" and run.data.params["max_iter"] == "5000"
+    assert CLASSIFIER_METRICS <= set(run.data.metrics)
+    assert run.data.metrics["training_accuracy_score"] == pytest.approx(model.score(X, y))
+    assert run.data.metrics["n_iter"] >= 1
+    tags = run.data.tags
+    assert tags["estimator_name"] == "LogisticRegression"
+    assert tags["estimator_class"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert tags["dataset.shape"] == "569x30" and len(tags["dataset.digest"]) == 16
+    names = artifacts(run.info.run_id)
+    assert {"model", "training_confusion_matrix.png", "training_roc_curve.png",
+            "training_precision_recall_curve.png"} <= set(names)
+    loaded = autolog.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert set(vars(model)) == set(vars(LogisticRegression(max_iter=5000, C=0.5).fit(X, y)))
+
+
+def test_regressor_and_sample_weights():
+    X, y = load_diabetes(return_X_y=True)
+    weights = np.random.default_rng(0).random(len(y))
+    model = LinearRegression().fit(X, y, sample_weight=weights)
+    run = only_run()
+    assert REGRESSOR_METRICS <= set(run.data.metrics)
+    expected = mean_squared_error(y, model.predict(X), sample_weight=weights)
+    assert run.data.metrics["training_mean_squared_error"] == pytest.approx(expected)
+    assert run.data.metrics["training_score"] == pytest.approx(
+        model.score(X, y, sample_weight=weights))
+
+
+def test_clusterer_and_transformer():
+    X, _ = load_iris(return_X_y=True)
+    labels = KMeans(n_clusters=3, n_init=2, random_state=0).fit_predict(X)
+    PCA(n_components=2).fit_transform(X)
+    found = {r.data.tags["estimator_name"]: r for r in runs()}
+    assert set(found) == {"KMeans", "PCA"}
+    kmeans = found["KMeans"].data.metrics
+    assert kmeans["training_n_clusters"] == len(set(labels))
+    assert {"training_inertia", "training_calinski_harabasz_score",
+            "training_davies_bouldin_score"} <= set(kmeans)
+    assert 0.9 < found["PCA"].data.metrics["training_explained_variance_ratio"] <= 1
+
+
+def test_pipeline_with_column_transformer_on_a_dataframe_is_one_run():
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X = X.assign(kind=pd.Series(np.where(X.iloc[:, 0] > 5.8, "big", "small")))
+    numeric = list(X.columns[:4])
+    pipe = Pipeline([
+        ("prep", ColumnTransformer([("num", StandardScaler(), numeric),
+                                    ("cat", OneHotEncoder(), ["kind"])])),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ])
+    pipe.fit(X, y)
+    run = only_run()
+    assert run.data.tags["estimator_name"] == "Pipeline"
+    assert run.data.tags["dataset.features"].endswith(",kind")
+    assert run.data.params["clf"] == "LogisticRegression"
+    assert run.data.params["clf__max_iter"] == "1000"
+    assert CLASSIFIER_METRICS <= set(run.data.metrics)
+    model = autolog.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
+
+
+def test_grid_search_parent_and_child_runs():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 0.1, 1, 10]}, cv=3)
+    autolog.sklearn.autolog(max_tuning_runs=3, log_plots=False)
+    search.fit(X, y)
+    found = runs()
+    parents = [r for r in found if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1  # the clones fitted inside opened no runs
+    parent = parents[0]
+    children = [r for r in found if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 3
+    assert parent.data.params["best_C"] == str(search.best_params_["C"])
+    assert parent.data.params["estimator__C"] == "1.0"
+    assert parent.data.metrics["best_score"] == pytest.approx(search.best_score_)
+    assert "cv_results.csv" in artifacts(parent.info.run_id)
+    best = max(children, key=lambda r: r.data.metrics["mean_test_score"])
+    assert best.data.metrics["rank_test_score"] == 1
+    assert {c.data.params["C"] for c in children} <= {"0.01", "0.1", "1", "10"}
+    model = autolog.sklearn.load_model(f"runs:/{parent.info.run_id}/model")
+    assert type(model) is LogisticRegression and model.C == search.best_params_["C"]
+
+
+def test_user_run_managed_run_and_exclusive():
+    X, y = load_iris(return_X_y=True)
+    autolog.sklearn.autolog(log_models=False, log_plots=False)
+    with autolog.start_run() as user:
+        LogisticRegression(max_iter=500).fit(X, y)
+        LogisticRegression(max_iter=500, C=2.0).fit(X, y)  # a second training: a child run
+    found = runs()
+    assert len(found) == 2
+    own = autolog.get_run(user.info.run_id)
+    assert own.data.params["C"] == "1.0" and "training_score" in own.data.metrics
+    child = [r for r in found if r.info.run_id != user.info.run_id][0]
+    assert child.data.tags["mlflow.parentRunId"] == user.info.run_id
+    autolog.sklearn.autolog(log_models=False, log_plots=False, exclusive=True)
+    with autolog.start_run() as other:
+        LogisticRegression(max_iter=500).fit(X, y)
+    assert "C" not in autolog.get_run(other.info.run_id).data.params
+    assert len(runs()) == 4
+
+
+def test_disable_reverts_everything():
+    X, y = load_iris(return_X_y=True)
+    autolog.sklearn.autolog(disable=True)
+    assert "fit" not in type(LogisticRegression.__dict__["fit"]).__module__
+    LogisticRegression(max_iter=500).fit(X, y)
+    assert runs() == []
+    assert type(sklearn.metrics.accuracy_score).__name__ == "function"
+
+
+def test_fit_that_raises_fails_the_run_and_keeps_the_exception():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError) as raised:
+        LogisticRegression(C=-1.0).fit(X, y)
+    try:
+        LogisticRegression(C=-1.0)._validate_params()
+    except ValueError as plain:
+        assert str(raised.value) == str(plain)
+    run = only_run()
+    assert run.info.status == "FAILED" and run.data.params["C"] == "-1.0"
+
+
+def test_sparse_input():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    X, y = load_iris(return_X_y=True)
+    Xs = scipy_sparse.csr_matrix(X)
+    SGDClassifier(random_state=0).fit(Xs, y)
+    run = only_run()
+    assert run.data.tags["dataset.type"] == "csr_matrix" and "training_score" in run.data.metrics
+
+
+def test_curves_logged_with_steps():
+    X, y = load_iris(return_X_y=True)
+    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, early_stopping=True,
+                          random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    run = only_run()
+    history = autolog.get_metric_history(run.info.run_id, "loss_curve")
+    assert [m.step for m in history] == list(range(len(model.loss_curve_)))
+    assert [m.value for m in history] == pytest.approx(model.loss_curve_)
+    assert len(autolog.get_metric_history(run.info.run_id, "validation_scores")) == len(
+        model.validation_scores_)
+
+
+def test_post_training_metrics_named_after_the_data():
+    # Imported after enabling: a name bound before autolog() is the unpatched function.
+    from sklearn.metrics import accuracy_score, f1_score
+
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = X[::2], X[1::2], y[::2], y[1::2]
+    model = LogisticRegression(max_iter=500).fit(X_train, y_train)
+    y_pred = model.predict(X_test)
+    accuracy = accuracy_score(y_test, y_pred)
+    accuracy_score(y_test, y_pred)
+    f1_score(y_test, y_pred, average="macro")
+    model.score(X_test, y_test)
+    accuracy_score(y_test, y_test)  # no autologged prediction: nothing logged
+    metrics = autolog.get_run(only_run().info.run_id).data.metrics
+    assert metrics["accuracy_score_X_test"] == accuracy
+    assert "accuracy_score_X_test-2" in metrics and "f1_score_X_test" in metrics
+    assert metrics["LogisticRegression_score_X_test"] == accuracy
+    assert not [k for k in metrics if k.startswith("accuracy_score") and "X_test" not in k]
+    pred = model.predict(X_test[:10] + 0)  # no variable holds the data: numbered
+    accuracy_score(y_test[:10], pred)
+    assert "accuracy_score_dataset_1" in autolog.get_run(only_run().info.run_id).data.metrics
+
+
+def test_partial_fit_one_run_with_steps():
+    X, y = load_iris(return_X_y=True)
+    model = SGDClassifier(random_state=0)
+    for start in range(0, 150, 50):
+        model.partial_fit(X[start:start + 50], y[start:start + 50], classes=np.unique(y))
+    run = only_run()
+    history = autolog.get_metric_history(run.info.run_id, "training_accuracy_score")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert run.data.params["loss"] == "hinge"
+
+
+def test_metric_functions_still_pickle_and_predict_has_no_attribute_leak():
+    assert pickle.loads(pickle.dumps(accuracy_score)) is sklearn.metrics._classification \
+        .accuracy_score
+    X, y = load_iris(return_X_y=True)
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    assert hasattr(LogisticRegression, "set_fit_request")  # metadata routing intact
+
+
+def _trained(X, y):
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    y_pred = model.predict(X)
+    accuracy = sklearn.metrics.accuracy_score(y, y_pred)
+    return model.coef_.copy(), y_pred, accuracy, model.score(X, y)
+
+
+@pytest.mark.usefixtures("lenient")
+def test_each_hook_failing_leaves_training_identical():
+    X, y = load_iris(return_X_y=True)
+    autolog.sklearn.autolog(disable=True)
+    coef, y_pred, accuracy, score = _trained(X, y)
+    model = SGDClassifier(random_state=0).partial_fit(X, y, classes=np.unique(y))
+    baseline_partial = model.coef_.copy()
+    autolog.sklearn.autolog(log_plots=False)
+    hooks = list_hooks("sklearn")
+    assert len(hooks) == 4
+    for hook in hooks:
+        patching._warned_causes.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with inject_hook_faults(hook) as fired:
+                for _ in range(2):
+                    got = _trained(X, y)
+                    np.testing.assert_array_equal(got[0], coef)
+                    np.testing.assert_array_equal(got[1], y_pred)
+                    assert got[2:] == (accuracy, score)
+                    partial = SGDClassifier(random_state=0).partial_fit(X, y,
+                                                                        classes=np.unique(y))
+                    np.testing.assert_array_equal(partial.coef_, baseline_partial)
+        assert fired, hook
+        ours = [w for w in caught if issubclass(w.category, AutologWarning)]
+        assert len(ours) == 1, (hook, [str(w.message) for w in ours])
+
+
+@pytest.mark.usefixtures("lenient")
+def test_failing_backend_leaves_training_identical():
+    X, y = load_iris(return_X_y=True)
+    autolog.sklearn.autolog(disable=True)
+    baseline = _trained(X, y)
+    autolog.sklearn.autolog()
+    uri = "failing-backend:"
+    backend = FailingBackend(uri)
+    context._stores[uri] = (backend, RunLogger(backend))
+    previous = context._tracking_uri
+    context._tracking_uri = uri
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                got = _trained(X, y)
+                np.testing.assert_array_equal(got[0], baseline[0])
+                np.testing.assert_array_equal(got[1], baseline[1])
+                assert got[2:] == baseline[2:]
+    finally:
+        context._tracking_uri = previous
+        context._stores.pop(uri, None)
+    ours = [w for w in caught if issubclass(w.category, AutologWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+
+
+def _modules_after(enable: bool) -> set[str]:
+    code = (
+        "import sys, autolog\n"
+        "autolog.set_tracking_uri('memory:')\n"
+        f"if {enable}:\n"
+        "    autolog.sklearn.autolog()\n"
+        "    assert 'sklearn' not in sys.modules and 'numpy' not in sys.modules\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        f"if {enable}:\n"
+        "    assert type(LogisticRegression.__dict__['fit']).__name__ == 'PatchWrapper'\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def test_enabling_imports_nothing_and_patches_on_import():
+    extra = _modules_after(True) - _modules_after(False)
+    heavy = {"numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "tensorflow",
+             "keras", "xgboost", "lightgbm", "mlflow", "joblib", "PIL"}
+    assert not [m for m in extra if m.partition(".")[0] in heavy], sorted(extra)
+
+
+def test_core_subclass_patch_on_a_mixin_keeps_every_init_subclass():
+    """Core: a SubclassPatch base that inherits __init_subclass__ (sklearn's mixins)."""
+    import types
+
+    from autolog.core.config import AutologConfig
+    from autolog.core.patching import SubclassPatch, apply_patch
+
+    module = types.ModuleType("mixins_under_test")
+    exec(
+        "seen = []\n"
+        "class Root:\n"
+        "    def __init_subclass__(cls, **kw):\n"
+        "        super().__init_subclass__(**kw)\n"
+        "        seen.append(cls.__name__)\n"
+        "class Mixin:\n"
+        "    def predict(self, x):\n"
+        "        return x\n",
+        module.__dict__,
+    )
+
+    class Owner:
+        name = "test"
+        config = AutologConfig()
+        framework_version = None
+
+    calls = []
+
+    def hook(call):
+        calls.append(call.function.__name__)
+        return call.proceed()
+
+    applied = apply_patch(SubclassPatch("mixins_under_test:Mixin", ("predict",), hook,
+                                        training=False), Owner(), module)
+    try:
+        class Late(module.Mixin, module.Root):  # Mixin's hook first in the MRO
+            def predict(self, x):
+                return -x
+
+        assert module.seen == ["Late"]  # Root's __init_subclass__ ran, for Late
+        assert Late().predict(2) == -2 and calls == ["predict"]
+        assert module.Mixin().predict(3) == 3
+    finally:
+        applied.revert()
+    assert "__init_subclass__" not in module.Mixin.__dict__
+    assert type(Late.__dict__["predict"]).__name__ == "function"

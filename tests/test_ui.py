@@ -1,0 +1,592 @@
+"""`autolog ui`: HTTP-level tests and (marked slow) a real headless Chromium via Playwright.
+
+The server runs in a thread on a free port over a store filled by real autologged
+scikit-learn (and Keras, when TensorFlow is installed) training plus a hand-logged run
+with a 50-step curve, a model, artifacts and a hostile tag value.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autolog.ui import charts
+
+SCRIPT = "<script>alert('xss')</script>"
+ARTIFACT_DIR = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+# -- the store and the server ----------------------------------------------------------------
+
+
+def _fill_store(uri: str, work: Path) -> dict[str, str]:
+    import autolog
+    from autolog.core import context
+
+    ids: dict[str, str] = {}
+    autolog.set_tracking_uri(uri)
+    try:
+        from sklearn.datasets import load_iris
+        from sklearn.linear_model import LogisticRegression
+
+        X, y = load_iris(return_X_y=True)
+        # Real autologged training: one run per fit.
+        autolog.set_experiment("iris-autolog")
+        autolog.autolog(log_models=True)
+        try:
+            LogisticRegression(C=0.5, max_iter=300).fit(X, y)
+            LogisticRegression(C=1.0, max_iter=300).fit(X, y)
+            if _has("tensorflow"):
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+                import keras
+
+                autolog.set_experiment("keras-autolog")
+                model = keras.Sequential([
+                    keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                    keras.layers.Dense(3, activation="softmax"),
+                ])
+                model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+                model.fit(X, y, epochs=4, verbose=0, validation_split=0.2)
+        finally:
+            autolog.autolog(disable=True)
+        autolog.flush()
+        client = autolog.Client(uri)
+        auto = client.search_runs([client.get_experiment_by_name("iris-autolog").experiment_id])
+        ids["auto_a"], ids["auto_b"] = (r.info.run_id for r in auto[:2])
+
+        # Hand-logged: a 50-step curve, a model, artifacts, a hostile tag.
+        import autolog.flavors.sklearn as sk_flavor
+
+        autolog.set_experiment("manual")
+        for name, C, acc in (("lr-small-C", 0.1, 0.91), ("lr-big-C", 10.0, 0.97)):
+            with autolog.start_run(run_name=name) as run:
+                model = LogisticRegression(C=C, max_iter=300).fit(X, y)
+                autolog.log_params({"C": C, "max_iter": 300, "solver": "lbfgs"})
+                for step in range(50):
+                    autolog.log_metric("loss", 1.0 / (step + 1) + C / 100, step=step)
+                autolog.log_metrics({"acc": acc, "system/cpu_percent": 12.5})
+                autolog.set_tag("note", SCRIPT)
+                sk_flavor.log_model(model, name="model", input_example=X[:3])
+                autolog.log_text("hello <b>text</b>\n" * 3, "notes/readme.txt")
+                autolog.log_text("<html><script>alert(1)</script></html>", "page.html")
+                svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+                autolog.log_text(svg, "plots/evil.svg")
+                png = work / "dot.png"
+                png.write_bytes(_PNG)
+                autolog.log_artifact(str(png), artifact_path="plots")
+                ids[name] = run.info.run_id
+        # A run left RUNNING (as a live training would be).
+        client = autolog.Client(uri)
+        live = client.create_run(client.get_experiment_by_name("manual").experiment_id, "live")
+        client.log_metric(live.info.run_id, "loss", 0.5, step=0)
+        ids["live"] = live.info.run_id
+        # Runs for ordering tests.
+        sort_exp = client.create_experiment("sorting")
+        for i, acc in enumerate((0.3, 0.9, 0.6, 0.1)):
+            r = client.create_run(sort_exp, f"s{i}")
+            client.log_metric(r.info.run_id, "acc", acc)
+            client.log_param(r.info.run_id, "letter", "dcba"[i])
+            client.set_terminated(r.info.run_id)
+            ids[f"s{i}"] = r.info.run_id
+        ids["sorting"] = sort_exp
+        ids["manual"] = client.get_experiment_by_name("manual").experiment_id
+        ids["iris"] = client.get_experiment_by_name("iris-autolog").experiment_id
+        autolog.flush()
+    finally:
+        autolog.set_tracking_uri(None)
+        context._experiment_id = None
+    return ids
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+# 1x1 PNG
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a0f1a1a00000000049454e44ae426082"
+)
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """(base URL, ids, store path): a UI server over a filled store, in a thread."""
+    from autolog.ui.server import make_server
+
+    root = tmp_path_factory.mktemp("ui")
+    uri = str(root / "store")
+    ids = _fill_store(uri, root)
+    server = make_server(uri, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.url, ids, uri
+    server.shutdown()
+    server.server_close()
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode(
+                "utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode("utf-8", "replace")
+
+
+def raw_get(base: str, path: str) -> tuple[int, bytes]:
+    """GET an exact path (no client-side normalisation of '..' or '//')."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body
+
+
+# -- HTTP-level ----------------------------------------------------------------------------
+
+
+def test_every_page_answers_200(ui):
+    base, ids, _ = ui
+    run = ids["lr-small-C"]
+    paths = [
+        "/",
+        f"/experiments/{ids['manual']}",
+        f"/experiments/{ids['iris']}",
+        f"/experiments/{ids['sorting']}?order_by=metrics.acc+DESC",
+        f"/experiments/{ids['sorting']}?order_by=attributes.duration+ASC",
+        f"/runs/{run}",
+        f"/runs/{ids['auto_a']}",
+        f"/runs/{ids['live']}",
+        f"/runs/{run}/metrics/loss",
+        f"/runs/{run}/metrics/loss?x=time&runs={ids['lr-big-C']}",
+        f"/runs/{run}/metrics/loss?x=relative",
+        f"/runs/{run}/metrics/system%2Fcpu_percent",
+        f"/compare?runs={run},{ids['lr-big-C']}",
+        f"/compare?runs={ids['auto_a']}&runs={ids['auto_b']}",
+        f"/runs/{run}/view/",
+        f"/runs/{run}/view/model",
+        f"/runs/{run}/view/notes/readme.txt",
+        f"/runs/{run}/view/plots/dot.png",
+        f"/runs/{run}/artifacts/notes/readme.txt",
+        f"/api/runs/{ids['live']}",
+    ]
+    for path in paths:
+        status, headers, body = fetch(base + path)
+        assert status == 200, (path, body[:500])
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src" in headers["Content-Security-Policy"]
+        assert "Traceback" not in body
+
+
+def test_experiments_page_lists_experiments_with_counts(ui):
+    base, ids, _ = ui
+    _, _, body = fetch(base + "/")
+    assert "iris-autolog" in body and "manual" in body and "sorting" in body
+    link = re.escape(f'href="/experiments/{ids["sorting"]}">sorting</a>')
+    row = re.search(link + r'.*?<td class="num">(\d+)</td>', body)
+    assert row and row.group(1) == "4"
+
+
+def test_run_page_shows_params_metrics_model_and_chart(ui):
+    base, ids, _ = ui
+    _, _, body = fetch(f"{base}/runs/{ids['lr-small-C']}")
+    assert "<th>solver</th><td>lbfgs</td>" in body
+    assert "System metrics" in body and "system/cpu_percent" in body
+    points = re.findall(r'<polyline [^>]*data-points="(\d+)"[^>]*points="([^"]*)"', body)
+    assert points and points[0][0] == "50" and len(points[0][1].split()) == 50
+    assert "sklearn" in body and "Signature: inputs" in body  # MLmodel metadata
+    assert "runs:/" in body
+    # the autologged run: its model and confusion matrix are browsable
+    _, _, auto = fetch(f"{base}/runs/{ids['auto_a']}")
+    assert "training_confusion_matrix.png" in auto and "MLmodel" in auto
+
+
+def test_hostile_values_are_escaped(ui):
+    base, ids, _ = ui
+    _, _, body = fetch(f"{base}/runs/{ids['lr-small-C']}")
+    assert SCRIPT not in body
+    assert "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in body
+    _, _, compare = fetch(f"{base}/compare?runs={ids['lr-small-C']},{ids['lr-big-C']}")
+    assert SCRIPT not in compare
+
+
+def test_unknown_things_are_404_pages(ui):
+    base, ids, _ = ui
+    run = ids["lr-small-C"]
+    for path in ["/runs/" + "0" * 32, "/runs/nope", "/experiments/424242", "/nowhere",
+                 f"/runs/{run}/artifacts/missing.txt", f"/runs/{run}/view/missing",
+                 f"/runs/{run}/metrics/nope", "/api/runs/nope", "/runs/%ff%fe"]:
+        status, _, body = fetch(base + path)
+        assert status == 404, path
+        assert "Not found" in body and "Traceback" not in body
+
+
+def test_artifact_traversal_is_refused(ui):
+    base, ids, store = ui
+    run = ids["lr-small-C"]
+    for path in [
+        f"/runs/{run}/artifacts/../../runs.db",
+        f"/runs/{run}/artifacts/../../../runs.db",
+        f"/runs/{run}/artifacts/%2e%2e/%2e%2e/runs.db",
+        f"/runs/{run}/artifacts/%2E%2E%2F%2E%2E%2F%2E%2E%2Fruns.db",
+        f"/runs/{run}/artifacts/..%5c..%5cruns.db",
+        f"/runs/{run}/artifacts//etc/passwd",
+        f"/runs/{run}/artifacts/%2Fetc%2Fpasswd",
+        f"/runs/{run}/artifacts/{store}/runs.db",
+        f"/runs/{run}/artifacts/plots/%00",
+        f"/runs/{run}/view/../../runs.db",
+        f"/runs/{run}/view/%2e%2e%2f%2e%2e%2fruns.db",
+    ]:
+        status, body = raw_get(base, path)
+        assert status == 404, path
+        assert b"SQLite format" not in body and b"root:" not in body
+
+
+def test_symlink_leaving_the_run_is_refused(ui):
+    base, ids, store = ui
+    import autolog
+
+    run = ids["lr-big-C"]
+    local = autolog.Client(store).backend.artifact_local_path(run, "")
+    os.symlink(os.path.join(store, "runs.db"), os.path.join(local, "escape.db"))
+    os.symlink(store, os.path.join(local, "escape-dir"))
+    for path in ("escape.db", "escape-dir/runs.db"):
+        status, body = raw_get(base, f"/runs/{run}/artifacts/{path}")
+        assert status == 404 and b"SQLite format" not in body
+
+
+def test_artifact_content_types(ui):
+    base, ids, _ = ui
+    run = ids["lr-small-C"]
+    status, headers, _ = fetch(f"{base}/runs/{run}/artifacts/plots/dot.png")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    status, headers, _ = fetch(f"{base}/runs/{run}/artifacts/plots/evil.svg")
+    assert headers["Content-Type"] == "image/svg+xml"
+    assert "sandbox" in headers["Content-Security-Policy"]
+    status, headers, body = fetch(f"{base}/runs/{run}/artifacts/page.html")
+    assert headers["Content-Type"].startswith("text/plain")  # never rendered as HTML
+    status, headers, _ = fetch(f"{base}/runs/{run}/artifacts/model/model.pkl")
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Disposition"].startswith("attachment")
+    _, headers, _ = fetch(f"{base}/runs/{run}/artifacts/notes/readme.txt?download=1")
+    assert headers["Content-Disposition"].startswith("attachment")
+    _, _, view = fetch(f"{base}/runs/{run}/view/notes/readme.txt")
+    assert "hello &lt;b&gt;text&lt;/b&gt;" in view
+
+
+def test_malformed_filter_shows_the_error(ui):
+    base, ids, _ = ui
+    status, _, body = fetch(f"{base}/experiments/{ids['sorting']}?filter=metrics.acc+%3E")
+    assert status == 200
+    assert 'class="error"' in body and "Traceback" not in body
+    status, _, body = fetch(f"{base}/experiments/{ids['sorting']}?order_by=metrics.acc+SIDEWAYS")
+    assert status == 200 and 'class="error"' in body
+
+
+def _row_ids(body: str) -> list[str]:
+    return re.findall(r'<tr data-run="([0-9a-f]+)">', body)
+
+
+def test_runs_table_sorts_and_filters(ui):
+    base, ids, _ = ui
+    exp = ids["sorting"]
+    by_acc = [ids["s1"], ids["s2"], ids["s0"], ids["s3"]]  # 0.9, 0.6, 0.3, 0.1
+    _, _, body = fetch(f"{base}/experiments/{exp}?order_by=metrics.acc+DESC")
+    assert _row_ids(body) == by_acc
+    _, _, body = fetch(f"{base}/experiments/{exp}?order_by=metrics.acc+ASC")
+    assert _row_ids(body) == by_acc[::-1]
+    _, _, body = fetch(f"{base}/experiments/{exp}?order_by=params.letter+ASC")
+    assert _row_ids(body) == [ids["s3"], ids["s2"], ids["s1"], ids["s0"]]
+    _, _, body = fetch(f"{base}/experiments/{exp}?filter=metrics.acc+%3E%3D+0.6")
+    assert sorted(_row_ids(body)) == sorted([ids["s1"], ids["s2"]])
+    # pagination: 3 per page, sorting applies to all runs
+    _, _, body = fetch(f"{base}/experiments/{exp}?order_by=metrics.acc+DESC&per_page=3&page=2")
+    assert _row_ids(body) == [ids["s3"]] and "previous" in body
+    # chosen columns
+    _, _, body = fetch(f"{base}/experiments/{exp}?params=letter&metrics=acc")
+    assert 'data-key="params.letter"' in body and 'data-key="metrics.acc"' in body
+
+
+def test_compare_highlights_differing_params(ui):
+    base, ids, _ = ui
+    _, _, body = fetch(f"{base}/compare?runs={ids['lr-small-C']},{ids['lr-big-C']}")
+    assert '<tr class="diff" data-key="C">' in body
+    assert '<tr class="same" data-key="solver">' in body
+    assert body.count("<polyline") >= 1  # loss overlaid
+
+
+def test_running_run_is_polled(ui):
+    base, ids, _ = ui
+    _, _, body = fetch(f"{base}/runs/{ids['live']}")
+    assert f'data-poll="/api/runs/{ids["live"]}"' in body
+    version = re.search(r'data-version="([0-9a-f]+)"', body).group(1)
+    _, headers, api = fetch(f"{base}/api/runs/{ids['live']}")
+    data = json.loads(api)
+    assert data["status"] == "RUNNING" and data["version"] == version
+    _, _, finished = fetch(f"{base}/runs/{ids['lr-small-C']}")
+    assert "data-poll" not in finished
+
+
+def test_foreign_host_header_is_refused(ui):
+    base, _, _ = ui
+    status, _, _ = fetch(base + "/", headers={"Host": "evil.example:5000"})
+    assert status == 403
+    status, _, _ = fetch(base + "/", headers={"Host": "localhost:5000"})
+    assert status == 200
+
+
+def test_read_only(ui):
+    base, _, _ = ui
+    request = urllib.request.Request(base + "/", data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=30)
+    assert info.value.code == 405
+
+
+def test_handler_error_is_a_500_page_without_traceback(ui, monkeypatch, caplog):
+    from autolog.ui.server import UIApp
+
+    def boom(self, query):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(UIApp, "index", boom)
+    app = UIApp(ui[2])
+    response = app.dispatch("/")
+    assert response.status == 500
+    assert b"secret detail" not in response.body and b"Traceback" not in response.body
+    assert "secret detail" in caplog.text  # logged server-side
+
+
+def test_cli_warns_on_non_loopback_host():
+    import socket
+
+    from click.testing import CliRunner
+
+    from autolog.cli import cli
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--port", str(port)])
+    assert result.exit_code != 0
+    assert "not a loopback address" in result.output
+    assert "cannot listen" in result.output
+
+
+# -- charts ------------------------------------------------------------------------------
+
+
+def test_downsample_keeps_endpoints_and_extrema():
+    rng = random.Random(0)
+    n = 1_000_000
+    xs = list(range(n))
+    ys = [rng.random() for _ in range(n)]
+    ys[123_457] = 50.0
+    ys[876_543] = -50.0
+    started = time.perf_counter()
+    dx, dy = charts.downsample(xs, ys, 1000)
+    elapsed = time.perf_counter() - started
+    assert len(dx) <= 1000 and len(dx) == len(dy)
+    assert (dx[0], dy[0]) == (0, ys[0]) and (dx[-1], dy[-1]) == (n - 1, ys[-1])
+    assert max(dy) == 50.0 and dx[dy.index(50.0)] == 123_457
+    assert min(dy) == -50.0 and dx[dy.index(-50.0)] == 876_543
+    assert dx == sorted(dx)
+    assert elapsed < 1.0
+    svg = charts.svg_chart([charts.Series("r", dx, dy, n)], title="loss")
+    assert svg.count("<polyline") == 1
+    # short series are left alone; NaN and inf are not drawn
+    assert charts.downsample([1, 2, 3], [3.0, 1.0, 2.0]) == ([1, 2, 3], [3.0, 1.0, 2.0])
+    s = charts.prepare("r", [0, 1, 2, 3], [10, 20, 30, 40], [1.0, float("nan"), float("inf"), 2])
+    assert s.xs == [0, 3] and s.total == 4
+
+
+def test_metric_series_matches_history(tmp_path):
+    from autolog.backends.base import TrackingBackend
+    from autolog.backends.memory import MemoryBackend
+    from autolog.backends.sqlite import SQLiteBackend
+    from autolog.core.entities import Metric
+
+    for backend in (SQLiteBackend(str(tmp_path / "s")), MemoryBackend()):
+        run = backend.create_run("0", "r", 1000, run_id="a" * 32).run_id
+        metrics = [Metric("m", float(v), 1000 + i, s) for i, (s, v) in
+                   enumerate([(2, 1.5), (0, float("nan")), (1, -2.0), (1, 3.0)])]
+        backend.log_batch(run, metrics=metrics)
+        default = TrackingBackend.get_metric_series(backend, run, "m")
+        fast = backend.get_metric_series(run, "m")
+        assert fast[0] == default[0] == [0, 1, 1, 2]
+        assert fast[1] == default[1]
+        assert repr(fast[2]) == repr(default[2]) == "[nan, -2.0, 3.0, 1.5]"
+        assert backend.count_runs("0") == 1
+
+
+def test_ten_thousand_runs_page_renders_under_a_second(tmp_path):
+    from autolog.backends.sqlite import SQLiteBackend
+    from autolog.core.entities import Metric, Param, RunTag
+    from autolog.ui.server import UIApp
+
+    store = str(tmp_path / "big")
+    backend = SQLiteBackend(store)
+    exp = backend.create_experiment("big")
+    now = int(time.time() * 1000)
+    rng = random.Random(1)
+    for i in range(10_000):
+        run_id = f"{i:032x}"
+        backend.create_run(exp, f"run-{i}", now + i, run_id=run_id)
+        backend.log_batch(
+            run_id,
+            metrics=[Metric("acc", rng.random(), now, 0), Metric("loss", rng.random(), now, 0)],
+            params=[Param("C", str(i % 7)), Param("seed", str(i))],
+            tags=[RunTag("team", "ds")],
+        )
+    app = UIApp(store)
+    timings = {}
+    for label, target in (
+        ("default", f"/experiments/{exp}"),
+        ("sorted by metric", f"/experiments/{exp}?order_by=metrics.acc+DESC"),
+        ("filtered", f"/experiments/{exp}?filter=metrics.acc+%3E+0.5"),
+        ("page 50", f"/experiments/{exp}?page=50"),
+    ):
+        best = None
+        for _ in range(3):
+            started = time.perf_counter()
+            response = app.dispatch(target)
+            elapsed = time.perf_counter() - started
+            best = elapsed if best is None else min(best, elapsed)
+        assert response.status == 200
+        assert response.body.count(b"<tr data-run=") == 100
+        timings[label] = best
+    print("10k-run table timings (s):", {k: round(v, 3) for k, v in timings.items()})
+    assert timings["default"] < 1.0
+    assert b"of 10000" in app.dispatch(f"/experiments/{exp}").body
+    best_sorted = app.dispatch(f"/experiments/{exp}?order_by=metrics.acc+DESC").body
+    values = [float(v) for v in re.findall(rb'<td class="num">(0\.\d+)</td>', best_sorted)[::2]]
+    assert values == sorted(values, reverse=True)
+
+
+# -- a real browser ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+    assert dialogs == [], f"a script ran: {dialogs}"
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACT_DIR / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_browser_experiments_and_runs_table(ui, page):
+    base, ids, _ = ui
+    page.goto(base + "/")
+    assert page.locator("table.experiments").get_by_text("iris-autolog").count() == 1
+    _shot(page, "experiments")
+    page.get_by_role("link", name="sorting").click()
+    page.wait_for_selector("table.runs")
+    # click the 'acc' header: descending, then ascending
+    page.locator('th[data-key="metrics.acc"] a').click()
+    page.wait_for_url(re.compile(r"order_by=metrics\.acc"))
+    rows = page.locator("table.runs tbody tr").evaluate_all(
+        "rs => rs.map(r => r.dataset.run)")
+    assert rows == [ids["s1"], ids["s2"], ids["s0"], ids["s3"]]
+    page.locator('th[data-key="metrics.acc"] a').click()
+    page.wait_for_url(re.compile(r"ASC"))
+    rows = page.locator("table.runs tbody tr").evaluate_all(
+        "rs => rs.map(r => r.dataset.run)")
+    assert rows == [ids["s3"], ids["s0"], ids["s2"], ids["s1"]]
+    # filter
+    page.fill('input[name="filter"]', "metrics.acc < 0.5")
+    page.press('input[name="filter"]', "Enter")
+    page.wait_for_url(re.compile(r"filter="))
+    rows = page.locator("table.runs tbody tr").evaluate_all(
+        "rs => rs.map(r => r.dataset.run)")
+    assert sorted(rows) == sorted([ids["s0"], ids["s3"]])
+    page.fill('input[name="filter"]', "metrics.acc <")
+    page.press('input[name="filter"]', "Enter")
+    page.wait_for_selector(".error")
+    page.goto(f"{base}/experiments/{ids['iris']}")
+    _shot(page, "runs-table")
+
+
+@pytest.mark.slow
+def test_browser_run_page_chart_and_escaping(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/runs/{ids['lr-small-C']}")
+    params = page.locator("table.params")
+    assert params.get_by_text("solver").count() == 1
+    polyline = page.locator("svg.chart polyline").first
+    points = polyline.get_attribute("points").split()
+    assert len(points) == 50
+    # the hostile tag shows as text; no dialog fired (checked by the fixture)
+    assert page.locator("table.tags").get_by_text(SCRIPT, exact=True).count() == 1
+    _shot(page, "run")
+    page.goto(f"{base}/runs/{ids['auto_a']}")
+    _shot(page, "run-autologged")
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/metrics/loss?runs={ids['lr-big-C']}")
+    assert page.locator("svg.chart polyline").count() == 2
+    _shot(page, "metric")
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/view/plots/evil.svg")  # as <img>: inert
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/artifacts/plots/evil.svg")  # sandboxed
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/artifacts/page.html")  # text/plain
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/view/plots/dot.png")
+    assert page.locator("img.preview").evaluate("i => i.naturalWidth") == 1
+
+
+@pytest.mark.slow
+def test_browser_compare_highlights_difference(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/experiments/{ids['manual']}")
+    for name in ("lr-small-C", "lr-big-C"):
+        page.locator(f'tr[data-run="{ids[name]}"] input[name="runs"]').check()
+    page.locator("#compare").click()
+    page.wait_for_url(re.compile(r"/compare\?"))
+    diff = page.locator("tr.diff", has_text="C").first
+    assert diff.locator("th").inner_text() == "C"
+    assert page.locator('tr.diff[data-key="C"]').count() == 1
+    assert page.locator('tr.diff[data-key="solver"]').count() == 0
+    background = diff.locator("td").first.evaluate("td => getComputedStyle(td).backgroundColor")
+    assert background != "rgba(0, 0, 0, 0)"
+    _shot(page, "compare")
+    page.check("#only-diff")
+    assert page.locator('tr[data-key="solver"]').is_hidden()
