@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The quickstart (logging by hand), then an unchanged scikit-learn script under
+# `autolog run`, into the embedded store ./demo-runs; then what was recorded.
 demo: $(STAMP)
-	cd examples && AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs ../$(PY) quickstart.py
+	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(PY) examples/quickstart.py
+	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(VENV)/bin/autolog run --no-run examples/sklearn_example.py
+	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(VENV)/bin/autolog experiments
 	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(VENV)/bin/autolog runs list
 
 test: $(STAMP)
