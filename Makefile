@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test compat install lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check autolog tests benchmarks examples
 	AUTOLOG_STRICT=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# scikit-learn's own tests, plainly and with autologging on (compat/run_sklearn.py).
+compat: $(STAMP)
+	$(PY) compat/run_sklearn.py
 
 # The benchmarks' own set-up installs MLflow to compare against (not a runtime dependency).
 bench: $(STAMP)
