@@ -31,7 +31,7 @@ class Client:
     def __init__(self, tracking_uri: str | None = None) -> None:
         self.tracking_uri = tracking_uri or context.get_tracking_uri()
         self._backend = context.get_store(self.tracking_uri)
-        context.get_logger(self.tracking_uri).flush()  # see what the fluent API logged
+        context.settle(self.tracking_uri)  # see what the fluent API logged
 
     @property
     def backend(self):
@@ -61,22 +61,22 @@ class Client:
         return self._backend.get_run(info.run_id)
 
     def get_run(self, run_id: str) -> Run:
-        context.get_logger(self.tracking_uri).flush()
+        context.settle(self.tracking_uri)
         return self._backend.get_run(run_id)
 
     def set_terminated(self, run_id: str, status: str = "FINISHED",
                        end_time: int | None = None) -> RunInfo:
-        context.get_logger(self.tracking_uri).flush()
+        context.settle(self.tracking_uri)
         return self._backend.update_run_info(run_id, status, end_time or now_ms())
 
     def search_runs(self, experiment_ids: Sequence[str], filter_string: str = "",
                     order_by: Sequence[str] | None = None, max_results: int = 1000) -> list[Run]:
-        context.get_logger(self.tracking_uri).flush()
+        context.settle(self.tracking_uri)
         return self._backend.search_runs([str(i) for i in experiment_ids], filter_string,
                                          order_by, max_results)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        context.get_logger(self.tracking_uri).flush()
+        context.settle(self.tracking_uri)
         return self._backend.get_metric_history(run_id, key)
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
@@ -103,11 +103,13 @@ class Client:
         self._backend.log_artifact(run_id, local_path, validation.artifact_path(artifact_path))
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        context.settle(self.tracking_uri)
         return self._backend.list_artifacts(run_id, validation.artifact_path(path))
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
         import tempfile
 
+        context.settle(self.tracking_uri)
         return self._backend.download_artifacts(
             run_id, validation.artifact_path(path), dst_path or tempfile.mkdtemp()
         )

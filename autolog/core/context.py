@@ -94,8 +94,23 @@ def current_experiment_id() -> str:
     return DEFAULT_EXPERIMENT_ID
 
 
+def settle(uri: str | None = None) -> None:
+    """Wait for deferred autologging work, then flush ``uri``'s buffered writes."""
+    _wait_deferred()
+    get_logger(uri).flush()
+
+
+def _wait_deferred() -> None:
+    import sys
+
+    deferred = sys.modules.get("autolog.core.deferred")
+    if deferred is not None:  # only when something was ever deferred
+        deferred.wait()
+
+
 def flush_all() -> None:
-    """Flush every store's buffered writes."""
+    """Wait for deferred autologging work and flush every store's buffered writes."""
+    _wait_deferred()
     with _lock:
         loggers = [run_logger for _, run_logger in _stores.values()]
     for run_logger in loggers:

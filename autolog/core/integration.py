@@ -28,6 +28,7 @@ under the ``autolog.integrations`` entry-point group
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -65,7 +66,7 @@ BUILTIN_INTEGRATIONS: dict[str, str] = {
     "seeds": "autolog.integrations.seeds:SeedsIntegration",
 }
 
-# Only for `status()` of a built-in whose module cannot be loaded.
+# For `status()` of a built-in whose module cannot be loaded.
 _BUILTIN_FRAMEWORK_MODULES = {
     "sklearn": "sklearn",
     "xgboost": "xgboost",
@@ -74,6 +75,23 @@ _BUILTIN_FRAMEWORK_MODULES = {
     "torch": "torch",
     "lightning": "lightning",
 }
+
+#: What `autolog()` needs to know of a built-in before importing its module: the modules
+#: whose import activates it, and its own options (beyond AutologConfig's). `autolog()`
+#: imports an integration module only when one of these modules is (or gets) imported,
+#: so that enabling costs next to nothing. tests/test_integration_lazy.py checks this
+#: table against the integrations' config classes.
+BUILTIN_TRIGGERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "sklearn": (("sklearn",), frozenset({"log_training_metrics", "log_post_training_metrics",
+                                         "log_plots", "max_tuning_runs"})),
+    "xgboost": (("xgboost",), frozenset({"importance_types", "log_feature_importance_plot"})),
+    "lightgbm": (("lightgbm",), frozenset({"importance_types", "log_feature_importance_plot"})),
+    "keras": (("keras",), frozenset()),
+    "torch": (("torch",), frozenset({"log_checkpoints", "checkpoint_max_mb",
+                                     "log_all_ranks"})),
+    "lightning": (("lightning", "pytorch_lightning"), frozenset()),
+}
+_pending_options: dict[str, dict[str, Any]] = {}  # built-ins enabled but not yet loaded
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class Integration:
     # -- switching ---------------------------------------------------------------------------
     def enable(self, config: AutologConfig | None = None) -> None:
         """Switch on (or, when on, take the new config: it is read at call time)."""
+        _pending_options.pop(self.name, None)  # an explicit enable supersedes autolog()'s
         if config is None:
             config = self.config_class()
         elif not isinstance(config, self.config_class):
@@ -193,6 +212,7 @@ class Integration:
 
     def disable(self) -> None:
         """Switch off: every wrapper is removed (attributes are the originals again)."""
+        _pending_options.pop(self.name, None)
         with self._lock:
             if not self._enabled:
                 return
@@ -560,27 +580,69 @@ def autolog(**options: Any) -> None:
     """Turn autologging on for every integration (each when its framework is imported).
 
     Options are `AutologConfig`'s plus any integration's own; ``disable=True`` turns all
-    off. With ``AUTOLOG_DISABLE`` set this does nothing.
+    off. With ``AUTOLOG_DISABLE`` set this does nothing. A built-in integration whose
+    framework is not imported yet is not even imported: it waits (`BUILTIN_TRIGGERS`).
     """
     if env_flag(ENV_DISABLE):
         return
-    integrations = _loaded_integrations()
+    waiting = [name for name in integration_names() if _waits_for_import(name)]
+    integrations = [i for i in (_load(n) for n in integration_names() if n not in waiting)
+                    if i is not None]
     allowed = {f.name for f in fields(AutologConfig)}
     for integration in integrations:
         allowed |= {f.name for f in fields(integration.config_class)}
+    for name in waiting:
+        allowed |= BUILTIN_TRIGGERS[name][1]
     _check_options(options, allowed, "autolog()")
     provenance.configure(options, user_runs=not options.get("disable"))
     if options.get("disable"):
+        for name in waiting:
+            _pending_options.pop(name, None)
         for integration in integrations:
             integration.disable()
         return
+    for name in waiting:
+        _pending_options[name] = dict(options)
+        for module_name in BUILTIN_TRIGGERS[name][0]:
+            from autolog.core.importhooks import when_imported
+
+            if (name, module_name) not in _trigger_watched:
+                _trigger_watched.add((name, module_name))
+                when_imported(module_name, functools.partial(_load_pending, name))
     for integration in integrations:
-        try:
-            config = integration.config_class.from_options(options)
-        except Exception as exc:  # noqa: BLE001 - a bad value for one integration's option
-            report_internal_error(exc, f"{integration.name}: configuration")
-            continue
-        integration.enable(config)
+        _enable_with(integration, options)
+
+
+_trigger_watched: set[tuple[str, str]] = set()
+
+
+def _waits_for_import(name: str) -> bool:
+    """A built-in not loaded yet whose framework is not imported: leave it for later."""
+    if name not in BUILTIN_TRIGGERS or name in _instances or name in _load_errors:
+        return False
+    return not any(module in sys.modules for module in BUILTIN_TRIGGERS[name][0])
+
+
+def _load_pending(name: str, module: Any) -> None:
+    """The framework of a waiting built-in was imported: load and enable it now."""
+    options = _pending_options.pop(name, None)
+    if options is None:
+        return  # disabled meanwhile, or already enabled
+    try:
+        integration = _load(name)
+        if integration is not None:
+            _enable_with(integration, options)
+    except Exception as exc:  # noqa: BLE001 - never break the user's import
+        report_internal_error(exc, f"{name}: activation on import")
+
+
+def _enable_with(integration: Integration, options: dict[str, Any]) -> None:
+    try:
+        config = integration.config_class.from_options(options)
+    except Exception as exc:  # noqa: BLE001 - a bad value for one integration's option
+        report_internal_error(exc, f"{integration.name}: configuration")
+        return
+    integration.enable(config)
 
 
 def integration_autolog(name: str) -> Callable[..., None]:
@@ -609,6 +671,11 @@ def status() -> list[IntegrationStatus]:
     """Which integrations are on, which wait for their framework, which were skipped."""
     result = []
     for name in integration_names():
+        if name in _pending_options and name not in _instances:
+            triggers = " or ".join(BUILTIN_TRIGGERS[name][0])
+            result.append(IntegrationStatus(name, BUILTIN_TRIGGERS[name][0][0], "waiting",
+                                            f"waiting for `import {triggers}`", None))
+            continue
         instance = _load(name)
         if instance is None:
             module = _BUILTIN_FRAMEWORK_MODULES.get(name, "")

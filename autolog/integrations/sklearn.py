@@ -660,7 +660,9 @@ def _log_classifier_plots(session, estimator, X, y, sample_weight) -> None:
         return
     y_pred = estimator.predict(X)
     matrix = confusion_matrix(y, y_pred, labels=classes, sample_weight=sample_weight)
-    session.log_figure(_matrix_figure(matrix, classes), "training_confusion_matrix.png")
+    # The numbers are computed here; the PNGs (~50 ms) are drawn after fit has returned.
+    recorder = RunRecorder(session.run_id, session.uri)
+    _draw_later(recorder, "training_confusion_matrix.png", _matrix_figure, matrix, classes)
     if target != "binary" or len(classes) != 2:
         return
     if hasattr(estimator, "predict_proba"):
@@ -672,13 +674,20 @@ def _log_classifier_plots(session, estimator, X, y, sample_weight) -> None:
     from sklearn.metrics import precision_recall_curve, roc_curve
 
     fpr, tpr, _ = roc_curve(y, scores, pos_label=classes[1], sample_weight=sample_weight)
-    session.log_figure(_curve_figure(fpr, tpr, "False positive rate", "True positive rate",
-                                     "ROC curve", diagonal=True), "training_roc_curve.png")
+    _draw_later(recorder, "training_roc_curve.png", _curve_figure, fpr, tpr,
+                "False positive rate", "True positive rate", "ROC curve", True)
     precision, recall, _ = precision_recall_curve(y, scores, pos_label=classes[1],
                                                   sample_weight=sample_weight)
-    session.log_figure(_curve_figure(recall, precision, "Recall", "Precision",
-                                     "Precision-recall curve"),
-                       "training_precision_recall_curve.png")
+    _draw_later(recorder, "training_precision_recall_curve.png", _curve_figure, recall,
+                precision, "Recall", "Precision", "Precision-recall curve")
+
+
+def _draw_later(recorder: RunRecorder, artifact_file: str, draw, *args) -> None:
+    """Render ``draw(*args)`` and store it as ``artifact_file`` on autolog's worker."""
+    from autolog.core import deferred
+
+    deferred.submit(f"sklearn: drawing {artifact_file}",
+                    lambda: recorder.log_figure(draw(*args), artifact_file))
 
 
 def _matrix_figure(matrix, classes):

@@ -1,0 +1,102 @@
+"""Work that autologging does after the training call has returned.
+
+Why: some records are slow to produce and not needed by the caller — rendering a
+classifier's plots costs ~50 ms, more than the whole rest of a small fit's logging. They
+run on one background thread instead; `autolog.flush()`, the reads of the fluent API and
+`Client`, and interpreter exit wait for them, so nothing is lost or read half-written.
+An error in a job is reported like any internal error, at the next wait.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_lock = threading.Lock()
+_jobs: list[tuple[str, Callable[[], Any]]] = []
+_idle = threading.Condition(_lock)
+_running = 0
+_errors: list[tuple[str, BaseException]] = []
+_worker: threading.Thread | None = None
+_atexit_registered = False
+
+
+def submit(cause: str, job: Callable[[], Any]) -> None:
+    """Run ``job()`` on the background worker; ``cause`` names it in error reports."""
+    global _worker, _atexit_registered
+    with _lock:
+        _jobs.append((cause, job))
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="autolog-deferred", daemon=True)
+            _worker.start()
+        if not _atexit_registered:
+            _atexit_registered = True
+            atexit.register(wait)
+        _idle.notify_all()
+
+
+def _work() -> None:
+    global _running
+    while True:
+        with _lock:
+            while not _jobs:
+                if not _idle.wait(timeout=30):
+                    return  # idle for a while: the thread ends; submit starts another
+            cause, job = _jobs.pop(0)
+            _running += 1
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - reported at the next wait()
+            with _lock:
+                _errors.append((cause, exc))
+        finally:
+            with _lock:
+                _running -= 1
+                _idle.notify_all()
+
+
+def pending() -> int:
+    with _lock:
+        return len(_jobs) + _running
+
+
+def wait() -> None:
+    """Block until every submitted job has run; report their errors (raise when strict)."""
+    if threading.current_thread() is _worker:
+        return  # a job that reads the store must not wait for itself
+    with _lock:
+        while _jobs or _running:
+            if _worker is None or not _worker.is_alive():
+                break
+            _idle.wait(timeout=0.1)
+        leftover = list(_jobs)
+        _jobs.clear()
+        errors = list(_errors)
+        _errors.clear()
+    for cause, job in leftover:  # no worker (after fork or at shutdown): run them here
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001
+            errors.append((cause, exc))
+    if errors:
+        from autolog.core.patching import report_internal_error
+
+        for cause, exc in errors:
+            report_internal_error(exc, cause)
+
+
+def _after_fork_in_child() -> None:
+    global _lock, _idle, _worker, _running
+    _lock = threading.Lock()
+    _idle = threading.Condition(_lock)
+    _jobs.clear()  # the parent's jobs are the parent's
+    _errors.clear()
+    _worker = None
+    _running = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
