@@ -83,3 +83,58 @@ def test_uncaught_exception_at_a_random_point(tmp_path):
     _check_store(store, run_id, "FAILED", crash_at + 1)
     # Everything up to the crash was flushed at exit, not only the last checkpoint.
     assert len(autolog.Client(store).get_metric_history(run_id, "loss")) == crash_at + 1
+
+
+TORCH_TRAINING = textwrap.dedent(
+    """
+    import sys, time
+    import autolog
+    autolog.set_tracking_uri(sys.argv[1])
+    crash_at = int(sys.argv[2])
+    autolog.autolog(log_models=False)
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+    torch.manual_seed(0)
+    loader = DataLoader(TensorDataset(torch.randn(128, 8), torch.randn(128, 1)), batch_size=32)
+    model = torch.nn.Linear(8, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for epoch in range(100_000):
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(xb), yb).backward()
+            optimizer.step()
+        if epoch == 0:
+            print(autolog.active_run().info.run_id, flush=True)
+        if epoch % 20 == 19:
+            autolog.flush()
+            print(f"flushed {epoch + 1}", flush=True)
+        if epoch == crash_at:
+            raise RuntimeError("diverged")
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how,status", [(signal.SIGKILL, "RUNNING"), (signal.SIGTERM, "KILLED"),
+                                        ("exception", "FAILED")])
+def test_autologged_torch_training_killed_at_a_random_point(tmp_path, how, status):
+    pytest.importorskip("torch")
+    store = str(tmp_path / "store")
+    crash_at = random.randint(45, 70) if how == "exception" else -1
+    proc = subprocess.Popen([sys.executable, "-c", TORCH_TRAINING, store, str(crash_at)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    assert run_id, proc.stderr.read()
+    flushed = _flushed_so_far(proc, random.choice([20, 40]))
+    if how == "exception":
+        proc.communicate(timeout=120)
+        assert proc.returncode == 1
+    else:
+        time.sleep(random.uniform(0, 0.05))
+        os.kill(proc.pid, how)
+        assert proc.wait(timeout=60) == -how
+    client = autolog.Client(store)  # opens cleanly
+    run = client.get_run(run_id)
+    assert run.info.status == status
+    steps = [m.step for m in client.get_metric_history(run_id, "train_loss")]
+    assert steps[:flushed] == list(range(flushed)) and steps == sorted(set(steps))
