@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test compat install lint bench clean
+.PHONY: demo test compat compat-all install lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(STAMP)
 # scikit-learn's own tests, plainly and with autologging on (compat/run_sklearn.py).
 compat: $(STAMP)
 	$(PY) compat/run_sklearn.py
+
+# keras's and torch's own shipped tests likewise (compat/run_frameworks.py).
+compat-all: $(STAMP)
+	$(PY) compat/run_frameworks.py
 
 # The benchmarks' own set-up installs MLflow to compare against (not a runtime dependency).
 bench: $(STAMP)

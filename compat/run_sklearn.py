@@ -38,7 +38,8 @@ def run_suite(with_autolog: bool, keyword: str, extra: list[str]) -> tuple[dict,
     return results, time.perf_counter() - started
 
 
-def _pytest(with_autolog: bool, target: str, keyword: str, extra: list[str]) -> dict:
+def _pytest(with_autolog: bool, target: str, keyword: str, extra: list[str],
+            plugin: str = "compat.autolog_sklearn_plugin") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "junit.xml")
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -46,7 +47,7 @@ def _pytest(with_autolog: bool, target: str, keyword: str, extra: list[str]) -> 
         if keyword:
             command += ["-k", keyword]
         if with_autolog:
-            command[3:3] = ["-p", "compat.autolog_sklearn_plugin"]
+            command[3:3] = ["-p", plugin]
         env = dict(os.environ)
         env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
         env.setdefault("MPLBACKEND", "Agg")
