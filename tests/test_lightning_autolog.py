@@ -95,3 +95,45 @@ def test_explicit_callback_without_patching(tmp_path):
     assert run.info.status == "FINISHED"
     assert run.data.params["optimizer_name"] == "SGD"
     assert "val_loss" in run.data.metrics
+
+
+def _weights(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.slow
+def test_each_hook_failing_and_a_failing_store_leave_training_identical(tmp_path, monkeypatch):
+    from autolog.backends.base import TrackingBackend  # noqa: F401 - the interface it fails
+    from autolog.core import context, patching
+    from autolog.core.logger import RunLogger
+    from autolog.testing import FailingBackend, inject_hook_faults, list_hooks
+
+    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
+    autolog.autolog(disable=True)
+    baseline = _weights(fit(tmp_path / "bare"))
+    autolog.autolog()
+    hooks = list_hooks("lightning")
+    assert hooks
+    for index, hook in enumerate(hooks):
+        patching._warned_causes.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with inject_hook_faults(hook) as fired:
+                weights = _weights(fit(tmp_path / f"hook{index}"))
+        assert all(torch.equal(a, b) for a, b in zip(weights, baseline)), hook
+        ours = [w for w in caught if issubclass(w.category, autolog.AutologWarning)]
+        if fired:
+            assert len(ours) == 1, (hook, [str(w.message) for w in ours])
+    uri = "failing-backend:lightning"
+    backend = FailingBackend(uri)
+    context._stores[uri] = (backend, RunLogger(backend))
+    previous = context._tracking_uri
+    context._tracking_uri = uri
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            weights = _weights(fit(tmp_path / "failing"))
+    finally:
+        context._tracking_uri = previous
+        context._stores.pop(uri, None)
+    assert all(torch.equal(a, b) for a, b in zip(weights, baseline))
