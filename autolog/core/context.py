@@ -95,7 +95,7 @@ def current_experiment_id() -> str:
 
 
 def settle(uri: str | None = None) -> None:
-    """Wait for deferred autologging work, then flush ``uri``'s buffered writes."""
+    """Wait for deferred autologging work (plots, provenance artifacts), then flush."""
     _wait_deferred()
     get_logger(uri).flush()
 
@@ -103,9 +103,11 @@ def settle(uri: str | None = None) -> None:
 def _wait_deferred() -> None:
     import sys
 
-    deferred = sys.modules.get("autolog.core.deferred")
-    if deferred is not None:  # only when something was ever deferred
-        deferred.wait()
+    # Only modules already loaded: nothing was deferred otherwise.
+    for name in ("autolog.core.deferred", "autolog.core.provenance"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.wait()
 
 
 def flush_all() -> None:

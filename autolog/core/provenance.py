@@ -481,6 +481,8 @@ def wait(timeout: float = END_WAIT) -> None:
     met while writing them is reported here (raised under ``AUTOLOG_STRICT``).
     """
     worker = _worker
+    if worker is threading.current_thread():
+        return  # a job that reads the store must not wait for itself
     if worker is not None and worker.is_alive():
         marker = threading.Event()
         _queue.put(marker)

@@ -314,14 +314,14 @@ class RunRecorder:
             text = str(value)
             if len(text) > validation.MAX_PARAM_VALUE_LENGTH:
                 text = text[: validation.MAX_PARAM_VALUE_LENGTH - 3] + "..."
-                _warn_once(f"param-truncated:{key}", f"autolog: param {key!r} truncated to "
+                warn_once(f"param-truncated:{key}", f"autolog: param {key!r} truncated to "
                            f"{validation.MAX_PARAM_VALUE_LENGTH} characters.")
             if not _valid_key(key, "param"):
                 continue
             previous = seen.get(key)
             if previous is not None:
                 if previous != text:
-                    _warn_once(
+                    warn_once(
                         f"param-conflict:{key}",
                         f"autolog: param {key!r} already logged as {previous!r} in run "
                         f"{self.run_id}; skipped the new value {text!r}.",
@@ -540,7 +540,8 @@ def _log():
     return logging.getLogger("autolog")
 
 
-def _warn_once(cause: str, message: str) -> None:
+def warn_once(cause: str, message: str) -> None:
+    """A caveat of autologging for the user (not an autolog bug): one warning per cause."""
     _log().warning(message)
     if cause not in _warned:
         _warned.add(cause)
@@ -557,7 +558,7 @@ def _valid_key(key: str, kind: str) -> bool:
         validation.validate_key(key, kind)
         return True
     except InvalidInputError as exc:
-        _warn_once(f"bad-key:{key}", f"autolog: skipped {kind} {key!r}: {exc}")
+        warn_once(f"bad-key:{key}", f"autolog: skipped {kind} {key!r}: {exc}")
         return False
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from autolog.core.config import AutologConfig
 from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch
-from autolog.core.runs import RunRecorder, _warn_once, recorder_for_model, remember_model
+from autolog.core.runs import RunRecorder, recorder_for_model, remember_model, warn_once
 
 __all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]  # + the flavor's log/load/save_model
 
@@ -866,7 +866,7 @@ def _log_model(session, config: SklearnConfig, model: Any, X: Any) -> None:
             raise
         # A model pickle cannot save (a class defined in a function, a lambda in its
         # params) is the user's design, not an autolog failure: say so once, go on.
-        _warn_once(f"unpicklable:{type(model).__qualname__}",
+        warn_once(f"unpicklable:{type(model).__qualname__}",
                    f"autolog: the {type(model).__name__} model was not logged: it cannot be "
                    f"pickled ({exc}).")
 
