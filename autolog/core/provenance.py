@@ -7,7 +7,8 @@ What it records (MLflow's tag names where MLflow has them):
 - ``log_code``: ``autolog.source.entry_point`` (script path as given, or ``-m module``),
   ``autolog.source.argv`` (JSON list, as the script sees ``sys.argv``),
   ``autolog.source.cwd``, ``mlflow.source.name``, ``mlflow.source.type`` (LOCAL); when
-  the script's directory (else the cwd) is inside a git work tree,
+  the script's directory is inside a git work tree (the cwd instead when there is no
+  script, or when it belongs to an installed tool such as ``pytest`` or ``jupyter``),
   ``mlflow.source.git.commit``, ``mlflow.source.git.branch``,
   ``mlflow.source.git.repoURL``, ``autolog.source.git.root``, ``autolog.source.git.dirty``
   and, when dirty, the artifact ``code/diff.patch`` (``git diff HEAD`` of tracked files,
@@ -340,7 +341,32 @@ _cache_lock = threading.Lock()
 
 
 def _git_directory(script: str | None) -> str:
-    return os.path.dirname(script) if script and os.path.isfile(script) else os.getcwd()
+    """The directory whose repository describes the user's code.
+
+    A script installed with the interpreter (``python -m pytest``, a console script such
+    as ``jupyter``) is a tool, not the user's code: the code it runs is in the cwd.
+    """
+    if not script or not os.path.isfile(script) or _is_installed(script):
+        return os.getcwd()
+    return os.path.dirname(script)
+
+
+def _is_installed(path: str) -> bool:
+    import sysconfig
+
+    real = os.path.realpath(path)
+    for key in ("purelib", "platlib", "scripts"):
+        root = sysconfig.get_path(key)
+        if root and _is_within(real, os.path.realpath(root)):
+            return True
+    return False
+
+
+def _is_within(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # different drives on Windows
+        return False
 
 
 def _git_for(script: str | None) -> GitState | None:
