@@ -114,7 +114,7 @@ def test_double_autolog_patches_once_newer_config_wins():
     assert not hasattr(wrapper.__wrapped__, "__wrapped__")
     fakeml.train({"lr": 1})
     assert events("train")[0][3].log_fake_extras is False
-    assert len(get_integration("fakeml").applied_patches) == 6
+    assert len(get_integration("fakeml").applied_patches) == 7
 
 
 def test_version_gate_warns_once_and_stays_enabled():

@@ -523,3 +523,76 @@ def test_pickling_patched_function_instances_and_bound_methods():
     assert copy.copy(model).alpha == 3
     copied = copy.deepcopy({"f": model.fit, "m": model})
     assert copied["f"].__self__ is copied["m"] and copied["m"] is not model
+
+
+# -- return observers (Patch(on_return=True)) ------------------------------------------------
+
+
+def test_return_observer_sees_result_and_arguments_after_the_call():
+    import fakeml.metrics as metrics
+
+    enable()
+    y_true = [1, 2]
+    result = metrics.recall(y_true, y_pred=[1, 0])
+    assert result == 0.5
+    [event] = events("recall")
+    assert event[1] is result and event[2][0] is y_true and event[3] == {"y_pred": [1, 0]}
+    assert event[4] is False
+    # The original runs outside the hook: what it calls is observed as usual.
+    assert [e[1] for e in events("score")] == ["score"]
+
+
+def test_return_observer_not_called_when_the_original_raises():
+    import fakeml.metrics as metrics
+
+    enable()
+    with pytest.raises(ValueError, match="recall of nothing") as raised:
+        metrics.recall([], [])
+    assert raised.traceback[-1].name == "recall"  # the user's frames, unchanged
+    assert not events("recall")
+
+
+def test_return_observer_skipped_inside_training_calls_and_reverted():
+    import fakeml.estimators as est
+    import fakeml.metrics as metrics
+
+    original = metrics.recall
+    enable()
+    assert metrics.recall is not original
+
+    class Recalling(est.Estimator):
+        def fit(self, X, y=None):
+            self.r = metrics.recall([1], [1])
+            return self
+
+    assert Recalling().fit(1).r == 1.0
+    assert not events("recall")
+    get_integration("fakeml").disable()
+    assert metrics.recall is original
+
+
+def test_return_observer_errors_are_reported_once_and_the_result_kept(monkeypatch):
+    import warnings
+
+    import fakeml.metrics as metrics
+    import fakeml_autolog
+
+    from autolog.core.errors import AutologWarning
+
+    enable()
+    monkeypatch.setitem(fakeml_autolog.BEHAVIOUR, "recall", "raise")
+    with pytest.raises(fakeml_autolog.HookBug):  # AUTOLOG_STRICT=1: our error surfaces
+        metrics.recall([1], [1])
+    monkeypatch.setenv("AUTOLOG_STRICT", "0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert metrics.recall([1], [1]) == 1.0
+        assert metrics.recall([1], [0]) == 0.0
+    assert [w.category for w in caught] == [AutologWarning]
+    assert "on_recall_returned" in str(caught[0].message)
+    assert not patching.in_training_call() and not patching._state.observing
+
+
+def test_on_return_is_for_observers_only():
+    with pytest.raises(ValueError, match="on_return=True is for observers"):
+        patching.Patch("fakeml:train", lambda *a: None, on_return=True)

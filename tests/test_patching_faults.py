@@ -218,6 +218,7 @@ def test_each_hook_made_to_raise_in_turn_lenient():
         assert est.Estimator.default_alpha(3.0) == 3.0
         assert metrics.score([1, 2], [1, 2]) == 1.0
         assert metrics.f1([1, 2], [1, 0]) == 0.5
+        assert metrics.recall([1, 2], [1, 0]) == 0.5
 
     for hook in list_hooks("fakeml"):
         with warnings.catch_warnings():

@@ -196,6 +196,28 @@ def test_loop_without_dataloader_logs_per_step():
     assert [v for _, v in got] == pytest.approx([t.item() for t in expected], rel=1e-6)
 
 
+def test_backward_without_optimizer_steps_holds_bounded_memory():
+    """Gradient accumulation over many batches (or gradients for analysis) between steps:
+    the held losses are folded, and the mean over all of them is still exact."""
+    from autolog.integrations import torch as torch_integration
+
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(8, 4)
+    optimizer.step()  # opens the run
+    losses = []
+    for k in range(1000):
+        loss = (model(x) * (1 + k / 1000)).pow(2).mean()
+        loss.backward()
+        losses.append(loss.item())
+        assert len(torch_integration._tracker.pending) < torch_integration.COMPACT_EVERY
+    optimizer.step()
+    run = finished_run()
+    ((step, value),) = [h for h in history(run, "train_loss") if h[0] == 1]
+    assert value == pytest.approx(sum(losses) / len(losses), rel=1e-5)
+
+
 def test_bfloat16_autocast_with_grad_scaler_logs_unscaled_loss(digits):
     x_train, y_train, _x, _y = digits
     model = mlp()

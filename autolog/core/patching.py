@@ -177,10 +177,16 @@ class Patch:
     ``when(instance)``, for an observer, is a cheap gate asked before anything else (the
     bound instance, None for a function): false calls the original directly, with no
     `Call` built, so a hot function with nothing to log stays cheap.
+
+    ``on_return=True`` makes an observer a *return observer*: the core calls the original
+    itself and then ``hook(result, instance, args, kwargs)`` -- no `Call` is built, and the
+    hook cannot change arguments or see exceptions. It is for functions called once per
+    training step (``loss.backward()``), where building a `Call` costs more than the hook.
+    Errors, fault injection and the observer rules are the core's, as for any hook.
     """
 
     __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run",
-                 "when")
+                 "when", "on_return")
 
     def __init__(
         self,
@@ -191,10 +197,15 @@ class Patch:
         run_name: Callable[[Call], str] | None = None,
         resume_run: Callable[[Call], str | None] | None = None,
         when: Callable[[Any], bool] | None = None,
+        on_return: bool = False,
     ) -> None:
         module, sep, path = target.partition(":")
         if not sep or not module or not path:
             raise ValueError(f"patch target must look like 'module.path:Qual.name', got {target!r}")
+        if on_return and training:
+            raise ValueError(f"on_return=True is for observers (training=False); {target!r} "
+                             "is declared as a training patch")
+        self.on_return = on_return
         self.target = target
         self.module = module
         self.path = path
@@ -226,6 +237,8 @@ class SubclassPatch:
 
     __slots__ = ("target", "module", "path", "methods", "hook", "training", "run_name",
                  "include_base", "resume_run", "skip_class", "when")
+
+    on_return = False  # return observers are `Patch` only
 
     def __init__(
         self,
@@ -527,6 +540,32 @@ def _dispatch(applied: AppliedPatch, wrapped, instance, args, kwargs):
     return wrapped(*args, **kwargs)
 
 
+def _dispatch_on_return(applied: AppliedPatch, wrapped, instance, args, kwargs):
+    """The wrapper behind a return observer (``Patch(on_return=True)``): no `Call`.
+
+    The original runs first, outside any hook, so calls it makes are observed as usual;
+    then the hook, counted as an observer so that what it calls is not observed.
+    """
+    result = wrapped(*args, **kwargs)
+    if applied.active:
+        state = _state
+        if not (state.depth or state.observing):
+            when = applied.when
+            if when is None or when(instance):
+                state.observing += 1
+                try:
+                    if _hook_fault is not None:
+                        _hook_fault(applied.hook_id)
+                    applied.hook(result, instance, args, kwargs)
+                except Exception as exc:  # noqa: BLE001 - reported (raised when strict)
+                    owner = applied.owner
+                    report_internal_error(exc, f"{owner.name}: {applied.hook_id}",
+                                          silent=bool(getattr(owner.config, "silent", False)))
+                finally:
+                    state.observing -= 1
+    return result
+
+
 def _run_training(applied, wrapped, instance, args, kwargs):
     state = _state
     state.depth += 1
@@ -694,7 +733,8 @@ class AppliedPatch:
         self.resume_run = patch.resume_run
         self.when = patch.when
         self.installs: list[_Install] = []
-        self._wrapper = functools.partial(_dispatch, self)
+        dispatch = _dispatch_on_return if patch.on_return else _dispatch
+        self._wrapper = functools.partial(dispatch, self)
         self._seen: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
 
     @property

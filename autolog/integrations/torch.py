@@ -56,6 +56,7 @@ from __future__ import annotations
 import os
 import sys
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,10 +127,11 @@ class TorchIntegration(Integration):
             return []  # ranks other than 0 pay nothing
         patches: list[Patch | SubclassPatch] = [
             # Tensor.backward calls torch.autograd.backward: one patch sees both.
-            Patch("torch.autograd:backward", on_backward, training=False),
+            Patch("torch.autograd:backward", on_backward, training=False, on_return=True),
             Patch("torch.utils.data.dataloader:_BaseDataLoaderIter.__next__", on_loader_next,
                   training=False, when=_loader_gate),
-            Patch("torch.amp.grad_scaler:GradScaler.scale", on_scale, training=False),
+            Patch("torch.amp.grad_scaler:GradScaler.scale", on_scale, training=False,
+                  on_return=True),
             Patch("torch.nn.modules.module:Module.parameters", on_parameters, training=False,
                   when=_new_candidate),
             Patch("torch.nn.modules.module:Module.named_parameters", on_parameters,
@@ -199,6 +201,10 @@ def _true() -> bool:
     return True
 
 
+def _nothing() -> None:
+    return None
+
+
 class _Tracker:
     """The state of the hand-written loop being recorded (one per process)."""
 
@@ -215,8 +221,10 @@ class _Tracker:
         self.scaled: Any = None
         self.unscaled: Any = None
         self.pending: list[Any] = []  # detached losses since the last optimizer step
+        self.folded = 0  # losses summed into one entry of `pending` beyond the first
         self.backward_calls = 0
         self.is_grad_enabled: Any = _true
+        self.every: int | None = None
         self._reset_run()
 
     def bind(self, integration: TorchIntegration, torch: Any) -> None:
@@ -226,10 +234,12 @@ class _Tracker:
 
     def _reset_run(self) -> None:
         self.optimizers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.last_optimizer: Callable[[], Any] = _nothing  # a weak ref to the last stepped
+        self.last_state: _OptimizerState | None = None
         self.models: list[Any] = []
         self.epochs = 0
         self.global_step = 0
-        self.step_buffer: list[tuple[int, list[Any]]] = []
+        self.step_buffer: list[tuple[int, list[Any], int]] = []  # (step, losses, count)
         self.eval_names: dict[int, str] = {}
 
     # -- the run ---------------------------------------------------------------------------
@@ -251,6 +261,7 @@ class _Tracker:
                                             run_name=run_name)
         self.session = session
         self._reset_run()
+        self.every = config.log_every_n_steps  # read once per run: the step hook is hot
         runs.on_run_end(session.run_id, lambda status, s=session: self.end_run(s, status))
         if session.owns_run:
             # A start_run() of the user's while this long-lived run is open becomes its
@@ -291,6 +302,7 @@ class _Tracker:
         finally:
             self._reset_run()
             self.pending = []
+            self.folded = 0
             self.passes = weakref.WeakKeyDictionary()
             self.current_iter = self.current_pass = None
 
@@ -358,13 +370,13 @@ class _Tracker:
         buffer, self.step_buffer = self.step_buffer, []
         if not buffer or session is None:
             return
-        sums = [_sum(losses) for _step, losses in buffer]
+        sums = [_sum(losses) for _step, losses, _count in buffer]
         values = _to_floats(sums)
         if self.current_pass is None and self.epochs == 0:  # no DataLoader: per step
-            for (step, losses), total in zip(buffer, values):
-                session.log_metric("train_loss", total / len(losses), step=step)
+            for (step, _losses, count), total in zip(buffer, values):
+                session.log_metric("train_loss", total / count, step=step)
         else:
-            count = sum(len(losses) for _s, losses in buffer)
+            count = sum(count for _s, _l, count in buffer)
             session.log_metric("train_loss_step", sum(values) / count, step=buffer[-1][0])
 
     # -- epochs ----------------------------------------------------------------------------
@@ -410,8 +422,9 @@ class _Tracker:
         counts = [s.loss_count for s in states]
         if self.pending:  # backward calls after the last step
             tensors.append(_sum(self.pending))
-            counts.append(len(self.pending))
+            counts.append(len(self.pending) + self.folded)
             self.pending = []
+            self.folded = 0
         for state in states:
             state.losses, state.loss_count = [], 0
         epoch = self.epochs
@@ -536,58 +549,76 @@ def _builtin_loss(cls: type) -> bool:
 
 
 def on_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
-    """Every optimizer's step, through torch's global post hook (framework_hook)."""
+    """Every optimizer's step, through torch's global post hook (framework_hook).
+
+    Runs once per training step: the common case (the same optimizer as last time, no
+    learning-rate change) is kept to attribute reads, without a weak-dict lookup.
+    """
     tracker = _tracker
-    state = tracker.optimizers.get(optimizer)
-    if state is None:
-        if tracker.off:
-            return
-        state = tracker.first_step(optimizer)
+    if tracker.last_optimizer() is optimizer:
+        state = tracker.last_state
+    else:
+        state = tracker.optimizers.get(optimizer)
         if state is None:
-            return
+            if tracker.off:
+                return
+            state = tracker.first_step(optimizer)
+            if state is None:
+                return
+        tracker.last_optimizer = weakref.ref(optimizer)
+        tracker.last_state = state
     step = tracker.global_step
     tracker.global_step = step + 1
     state.steps += 1
     pending = tracker.pending
     if pending:
-        tracker.pending = []
+        count = len(pending) + tracker.folded
+        tracker.folded = 0
         losses = state.losses
         losses += pending
-        state.loss_count += len(pending)
+        state.loss_count += count
         if len(losses) >= COMPACT_EVERY:  # bounded memory, still no synchronisation
             state.losses = [_sum(losses)]
-        every = tracker.integration.config.log_every_n_steps if tracker.integration else None
+        every = tracker.every
         if every or (tracker.current_pass is None and tracker.epochs == 0):
+            tracker.pending = []  # this step's losses are kept for per-step logging
             buffer = tracker.step_buffer
-            buffer.append((step, pending))
+            buffer.append((step, pending, count))
             if len(buffer) >= (every or DEFAULT_FLUSH_STEPS):
                 tracker.flush_steps(tracker.session)
+        else:
+            pending.clear()
     lrs = state.lrs
     groups = optimizer.param_groups
-    if len(lrs) != len(groups) or any(_lr_changed(g.get("lr"), lr) for g, lr in zip(groups, lrs)):
+    if len(lrs) != len(groups):
         tracker.log_lrs(optimizer, state)
+        return
+    for group, before in zip(groups, lrs):
+        if _lr_changed(group.get("lr"), before):
+            tracker.log_lrs(optimizer, state)
+            return
 
 
 def _lr_changed(now: Any, before: Any) -> bool:
     """Floats by value; anything else (a tensor lr) by identity: never a device sync."""
-    if type(now) is float and type(before) is float:
-        return now != before
-    return now is not before
+    if now is before:
+        return False
+    return type(now) is not float or type(before) is not float or now != before
 
 
-def on_backward(call: Any) -> None:
-    """``loss.backward()`` / ``torch.autograd.backward(loss)``: accumulate the loss."""
-    call.proceed()
+def on_backward(result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
+    """``loss.backward()`` / ``torch.autograd.backward(loss)``: accumulate the loss.
+
+    A return observer: it runs once per training step, after backward returned.
+    """
     tracker = _tracker
     if tracker.off:
         return
-    tensor = call.instance
-    if tensor is None:
-        tensor = call.args[0] if call.args else call.kwargs.get("tensors")
-        if isinstance(tensor, (list, tuple)):
-            if len(tensor) != 1:
-                return
-            tensor = tensor[0]
+    tensor = args[0] if args else kwargs.get("tensors")
+    if isinstance(tensor, (list, tuple)):
+        if len(tensor) != 1:
+            return
+        tensor = tensor[0]
     if tensor is tracker.scaled:
         tensor = tracker.unscaled
         tracker.scaled = tracker.unscaled = None
@@ -597,14 +628,17 @@ def on_backward(call: Any) -> None:
     value = tensor.detach()
     if value.dim():
         value = value.reshape(())
-    tracker.pending.append(value)
+    pending = tracker.pending
+    pending.append(value)
     tracker.backward_calls += 1
+    if len(pending) >= COMPACT_EVERY:  # backward after backward, no optimizer step: bounded
+        tracker.folded += len(pending) - 1
+        tracker.pending = [_sum(pending)]
 
 
-def on_scale(call: Any) -> None:
+def on_scale(result: Any, scaler: Any, args: tuple, kwargs: dict) -> None:
     """``GradScaler.scale(loss)``: remember the unscaled loss of the tensor returned."""
-    result = call.proceed()
-    outputs = call.args[0] if call.args else call.kwargs.get("outputs")
+    outputs = args[0] if args else kwargs.get("outputs")
     if getattr(outputs, "numel", None) is not None:
         _tracker.scaled = result
         _tracker.unscaled = outputs

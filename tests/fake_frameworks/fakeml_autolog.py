@@ -87,6 +87,13 @@ def on_score(call):
     return _misbehave("score", call, call.proceed)
 
 
+def on_recall_returned(result, instance, args, kwargs):
+    """A return observer: no Call, just what went in and what came out."""
+    if BEHAVIOUR.get("recall") == "raise":
+        raise HookBug("recall observer")
+    EVENTS.append(("recall", result, args, kwargs, in_training_call()))
+
+
 def estimator_run_name(call):
     return f"fit-{type(call.instance).__name__}"
 
@@ -108,6 +115,8 @@ class FakeMLIntegration(Integration):
                   training=False),
             Patch("fakeml.metrics:score", on_score, training=False),
             Patch("fakeml.metrics:f1", on_score, training=False),
+            Patch("fakeml.metrics:recall", on_recall_returned, training=False,
+                  on_return=True),
         ]
 
 

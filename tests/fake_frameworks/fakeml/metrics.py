@@ -1,4 +1,4 @@
-"""Fake metric functions (observer patches); f1 calls score internally."""
+"""Fake metric functions (observer patches); f1 and recall call score internally."""
 
 
 def score(y_true, y_pred):
@@ -8,4 +8,11 @@ def score(y_true, y_pred):
 
 
 def f1(y_true, y_pred):
+    return score(y_true, y_pred)
+
+
+def recall(y_true, y_pred):
+    """Patched as a return observer; raises on empty input like a real metric might."""
+    if not y_true:
+        raise ValueError("recall of nothing")
     return score(y_true, y_pred)
