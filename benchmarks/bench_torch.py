@@ -10,7 +10,8 @@
    (the first optimizer step opens the run, a one-off cost), as the median of paired
    differences of interleaved repeats. The whole process's CPU time over the whole
    epoch (run start and background threads included) is printed beside it.
-2. Hooks one at a time: the same loop calling only the hooked function.
+2. Hooks one at a time: the same loop calling only the hooked function; and a loop with
+   no DataLoader, where ``train_loss`` is logged for every step (a metric per step).
 3. A small MLP fitted on sklearn's digits (10 epochs, train and val loaders): bare,
    autolog with ``log_models=False``, autolog with models on (the end-of-run model
    logging included). Medians of interleaved repeats, ratios to bare.
@@ -110,11 +111,17 @@ def _one_hook(torch, which: str, n: int) -> float:
         for _ in range(n):
             loss_fn(a, b)
         return time.process_time() - start
-    if which == "backward":
-        w = torch.zeros(1, requires_grad=True)
+    if which in ("backward + step in a pass", "no DataLoader: backward + step"):
+        # backward alone would pile up losses that only an optimizer step takes in, so the
+        # row "backward" is (DataLoader next + backward + step) minus the two other rows.
+        w = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.SGD([w], lr=0.1)
+        batches = DataLoader(TensorDataset(torch.zeros(n, 1)), batch_size=1) \
+            if which.endswith("pass") else range(n)
         start = time.process_time()
-        for _ in range(n):
+        for _ in batches:
             (w * 2).sum().backward()
+            optimizer.step()
         return time.process_time() - start
     if which == "optimizer.step":
         w = torch.nn.Parameter(torch.zeros(1))
@@ -187,16 +194,26 @@ def main() -> None:
 
     print("2. one hooked function alone, CPU time per call (autolog - bare)")
     n = 5000
-    for which in ("DataLoader next", "loss module", "backward", "optimizer.step"):
-        bare_t, auto_t = [], []
+    deltas = {}
+    for which in ("DataLoader next", "loss module", "optimizer.step",
+                  "backward + step in a pass", "no DataLoader: backward + step"):
+        pairs_t = []
         for _ in range(args.repeats):
-            for on, sink in ((False, bare_t), (True, auto_t)):
+            timed = []
+            for on in (False, True):
                 _set(on, log_models=False)
-                sink.append(_one_hook(torch, which, n) / n)
+                timed.append(_one_hook(torch, which, n) / n)
                 if autolog.active_run() is not None:
                     autolog.end_run()
-        delta = statistics.median(auto_t) - statistics.median(bare_t)
+            pairs_t.append(timed[1] - timed[0])
+        deltas[which] = statistics.median(pairs_t)
+    no_loader = deltas.pop("no DataLoader: backward + step")
+    deltas["backward"] = (deltas.pop("backward + step in a pass") - deltas["DataLoader next"]
+                          - deltas["optimizer.step"])
+    for which, delta in deltas.items():
         print(f"   {which:<28}{delta * 1e6:10.1f} us/call")
+    print(f"   {'no DataLoader, per step':<28}{no_loader * 1e6:10.1f} us/step   (backward + "
+          "step, train_loss logged for every step)")
     print()
 
     times: dict[str, list[float]] = {"bare": [], "autolog, models off": [],

@@ -140,6 +140,51 @@ def test_mlp_on_digits_epochs_losses_params_model(digits):
     torch.load(os.path.join(local, "data", "state_dict.pth"), weights_only=True)
 
 
+def _step(model, optimizer, xb, yb):
+    optimizer.zero_grad()
+    loss = nn.functional.cross_entropy(model(xb), yb)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def test_pass_boundaries_break_held_iterator_and_persistent_workers(digits):
+    """A pass is an epoch only when its loader yielded every batch: a ``break`` is not one;
+    an iterator the user keeps (manual ``next``) or a loader with persistent workers (the
+    same iterator object every epoch) ends its epoch before the next pass starts."""
+    x_train, y_train, x_val, y_val = digits
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    train_loader = DataLoader(TensorDataset(x_train, y_train), batch_size=128)
+    val_loader = DataLoader(TensorDataset(x_val, y_val), batch_size=128, num_workers=1,
+                            persistent_workers=True)
+    partial = []
+    for k, (xb, yb) in enumerate(train_loader):  # interrupted: not an epoch
+        partial.append(_step(model, optimizer, xb, yb))
+        if k == 2:
+            break
+    epoch_means, val_means = [], []
+    for _epoch in range(2):
+        iterator = iter(train_loader)  # held by the user after it is exhausted
+        losses = list(partial)
+        partial = []
+        while True:
+            try:
+                xb, yb = next(iterator)
+            except StopIteration:
+                break
+            losses.append(_step(model, optimizer, xb, yb))
+        epoch_means.append(torch.stack(losses).mean().item())
+        with torch.no_grad():
+            val_means.append(torch.stack([nn.functional.cross_entropy(model(xb), yb)
+                                          for xb, yb in val_loader]).mean().item())
+    run = finished_run()
+    assert history(run, "train_loss") == [(0, pytest.approx(epoch_means[0], rel=1e-5)),
+                                          (1, pytest.approx(epoch_means[1], rel=1e-5))]
+    assert history(run, "val_loss") == [(0, pytest.approx(val_means[0], rel=1e-5)),
+                                        (1, pytest.approx(val_means[1], rel=1e-5))]
+
+
 def test_no_host_device_sync_per_step(digits, monkeypatch):
     """autolog converts tensors to Python numbers once per epoch, never per step
     (counted against the same loop without autolog: Adam itself calls .item())."""

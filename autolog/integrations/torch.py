@@ -20,7 +20,13 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   ``train_loss_optimizer<j>`` per optimizer. A loader exhausted while gradients are off,
   during which ``torch.nn.functional`` losses or loss modules are called, is an
   evaluation pass: metric ``val_loss`` (the mean of those losses; a second evaluation
-  loader is ``val2_loss``), step = the current epoch. A loop without a DataLoader logs
+  loader is ``val2_loss``), step = the current epoch. Nothing is hooked per batch: a pass
+  starts at ``iter(loader)`` (``DataLoader.__iter__``) and is over when its iterator is
+  released (the ``for`` loop ended; a weak reference tells) or, for an iterator that is
+  still held (manual ``next``, ``persistent_workers=True``), when the next pass starts;
+  it counts when it yielded all its batches (a ``break`` does not; a loader of unknown
+  length counts). Its metrics are logged when the next pass starts or the run ends. A
+  loop without a DataLoader logs
   ``train_loss`` per optimizer step (step = step index), converted in batches of
   ``log_every_n_steps`` (default 100) steps -- one synchronisation per batch. With
   ``log_every_n_steps=N`` and a DataLoader, ``train_loss_step`` (the mean of the last N
@@ -128,8 +134,9 @@ class TorchIntegration(Integration):
         patches: list[Patch | SubclassPatch] = [
             # Tensor.backward calls torch.autograd.backward: one patch sees both.
             Patch("torch.autograd:backward", on_backward, training=False, on_return=True),
-            Patch("torch.utils.data.dataloader:_BaseDataLoaderIter.__next__", on_loader_next,
-                  training=False, when=_loader_gate),
+            # Once per pass, not per batch: the pass ends when its iterator is released.
+            Patch("torch.utils.data.dataloader:DataLoader.__iter__", on_loader_iter,
+                  training=False),
             Patch("torch.amp.grad_scaler:GradScaler.scale", on_scale, training=False,
                   on_return=True),
             Patch("torch.nn.modules.module:Module.parameters", on_parameters, training=False,
@@ -173,9 +180,10 @@ class TorchIntegration(Integration):
 
 
 class _OptimizerState:
-    __slots__ = ("index", "prefix", "steps", "losses", "loss_count", "lrs")
+    __slots__ = ("index", "prefix", "steps", "losses", "loss_count", "lrs", "optimizer_ref")
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, optimizer: Any) -> None:
+        self.optimizer_ref = weakref.ref(optimizer)
         self.index = index
         self.prefix = "" if index == 0 else f"optimizer{index}_"
         self.steps = 0
@@ -185,16 +193,36 @@ class _OptimizerState:
 
 
 class _Pass:
-    """One iteration over a DataLoader, from its first batch to StopIteration."""
+    """One iteration over a DataLoader: from ``iter(loader)`` until its iterator is released
+    (the ``for`` loop ended) or, for an iterator still held, until it has yielded all."""
 
-    __slots__ = ("backward_at_start", "dataset_key", "length", "val_losses", "val_count")
+    __slots__ = ("order", "backward_at_start", "dataset_key", "length", "val_losses",
+                 "val_count", "attributes", "yielded", "over", "iterator_ref")
 
-    def __init__(self, backward_at_start: int, dataset_key: int, length: int | None) -> None:
+    def __init__(self, order: int, backward_at_start: int, dataset_key: int,
+                 length: int | None, attributes: dict | None) -> None:
+        self.order = order
         self.backward_at_start = backward_at_start
         self.dataset_key = dataset_key
         self.length = length  # batches, when the loader knows
         self.val_losses: list[Any] = []
         self.val_count = 0
+        self.attributes = attributes  # the iterator's __dict__, while it lives
+        self.yielded: int | None = None  # batches yielded, read when the iterator died
+        self.over = False
+        self.iterator_ref: Any = None  # its weakref (with the callback), while it matters
+
+    def batches_yielded(self) -> int | None:
+        if self.attributes is not None:
+            return self.attributes.get("_num_yielded")
+        return self.yielded
+
+    def exhausted(self) -> bool:
+        """Yielded all its batches; a loader of unknown length counts as exhausted."""
+        if self.length is None:
+            return True
+        yielded = self.batches_yielded()
+        return yielded is not None and yielded >= self.length
 
 
 def _true() -> bool:
@@ -214,10 +242,10 @@ class _Tracker:
         self.session: Any = None
         self.off = False  # a distributed rank that does not log
         self.candidates: weakref.WeakSet = weakref.WeakSet()
-        self.passes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self.current_iter: Any = None
-        self.current_pass: _Pass | None = None
-        self.current_length: int | None = None
+        self.passes_started = 0
+        self.live_passes: list[_Pass] = []  # started, iterator not yet released
+        self.released: list[_Pass] = []  # iterator released, not yet accounted for
+        self.current_pass: _Pass | None = None  # the last started of the live passes
         self.scaled: Any = None
         self.unscaled: Any = None
         self.pending: list[Any] = []  # detached losses since the last optimizer step
@@ -234,6 +262,8 @@ class _Tracker:
 
     def _reset_run(self) -> None:
         self.optimizers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Strong, so that losses outlive an optimizer that dies before its epoch is logged.
+        self.states: list[_OptimizerState] = []
         self.last_optimizer: Callable[[], Any] = _nothing  # a weak ref to the last stepped
         self.last_state: _OptimizerState | None = None
         self.models: list[Any] = []
@@ -296,6 +326,7 @@ class _Tracker:
             return
         self.session = None  # torch.save below (the model) is not a checkpoint
         try:
+            self.account_passes(session, all_exhausted=True)
             self._flush_open_epoch(session)
             self._log_models(session)
             session.record_resources()
@@ -303,8 +334,11 @@ class _Tracker:
             self._reset_run()
             self.pending = []
             self.folded = 0
-            self.passes = weakref.WeakKeyDictionary()
-            self.current_iter = self.current_pass = None
+            for current in self.live_passes:
+                current.over = True
+                current.iterator_ref = None
+            self.live_passes, self.released = [], []
+            self.current_pass = None
 
     # -- optimizer steps -------------------------------------------------------------------
     def first_step(self, optimizer: Any) -> _OptimizerState | None:
@@ -315,8 +349,9 @@ class _Tracker:
             session = self.open_session()
             if session is None:
                 return None
-        state = _OptimizerState(len(self.optimizers))
+        state = _OptimizerState(len(self.optimizers), optimizer)
         self.optimizers[optimizer] = state
+        self.states.append(state)
         params = {f"{state.prefix}optimizer_name": type(optimizer).__name__}
         for k, group in enumerate(optimizer.param_groups):
             suffix = "" if k == 0 else f"_group{k}"
@@ -380,30 +415,69 @@ class _Tracker:
             session.log_metric("train_loss_step", sum(values) / count, step=buffer[-1][0])
 
     # -- epochs ----------------------------------------------------------------------------
-    def enter_pass(self, iterator: Any) -> None:
-        current = self.passes.get(iterator)
-        if current is None:
-            try:
-                length: int | None = len(iterator)
-            except Exception:  # noqa: BLE001 - an IterableDataset without a length
-                length = None
-            current = _Pass(self.backward_calls, id(getattr(iterator, "_dataset", iterator)),
-                            length)
-            self.passes[iterator] = current
-        self.current_iter = iterator
+    def start_pass(self, iterator: Any) -> None:
+        """``iter(loader)`` returned ``iterator``: a pass begins (the batches come later)."""
+        try:
+            length: int | None = len(iterator)
+        except Exception:  # noqa: BLE001 - an IterableDataset without a length
+            length = None
+        attributes = getattr(iterator, "__dict__", None)
+        self.passes_started += 1
+        current = _Pass(self.passes_started, self.backward_calls,
+                        id(getattr(iterator, "_dataset", iterator)), length,
+                        attributes if isinstance(attributes, dict) else None)
+        try:
+            current.iterator_ref = weakref.ref(iterator, _released_callback(current))
+        except TypeError:  # not weakly referenceable: over once it yielded all its batches
+            pass
+        self.live_passes.append(current)
         self.current_pass = current
-        self.current_length = current.length
 
-    def end_pass(self, iterator: Any) -> None:
-        current = self.passes.pop(iterator, None)
-        if iterator is self.current_iter:
-            self.current_iter = None
-            self.current_pass = None
-            self.current_length = None
-        if current is None or self.session is None:
+    def release(self, current: _Pass) -> None:
+        """The iterator of ``current`` was released (any thread, from a weakref callback):
+        only bookkeeping here; `account_passes` logs, from a hook, later."""
+        attributes = current.attributes
+        current.yielded = attributes.get("_num_yielded") if attributes is not None else None
+        current.attributes = None  # hold none of the dead iterator's state
+        current.iterator_ref = None
+        if current.over:
+            return
+        live = self.live_passes
+        try:
+            live.remove(current)
+        except ValueError:  # already taken off by `account_passes`
+            pass
+        self.current_pass = live[-1] if live else None
+        self.released.append(current)
+
+    def account_passes(self, session: Any, *, all_exhausted: bool = False) -> None:
+        """Log the passes that are over: released iterators, and live ones that yielded
+        all their batches (an iterator the user still holds, persistent workers).
+        ``all_exhausted`` (run end): every live pass that yielded all counts."""
+        over, self.released = self.released, []
+        keep = []
+        for current in self.live_passes:
+            if all_exhausted if current.length is None else current.exhausted():
+                over.append(current)
+            else:
+                keep.append(current)
+        self.live_passes = keep
+        self.current_pass = keep[-1] if keep else None
+        over.sort(key=lambda current: current.order)
+        # A pass can be in both lists when its iterator is released meanwhile: `over` marks
+        # the first visit.
+        for current in over:
+            if not current.over:
+                current.over = True
+                current.iterator_ref = None  # no callback once accounted for
+                if current.exhausted():
+                    self._end_pass(current, session)
+
+    def _end_pass(self, current: _Pass, session: Any) -> None:
+        if session is None:
             return
         if self.backward_calls > current.backward_at_start:
-            self._end_epoch(self.session)
+            self._end_epoch(session)
         elif current.val_count:
             name = self.eval_names.get(current.dataset_key)
             if name is None:
@@ -411,13 +485,12 @@ class _Tracker:
                 name = "val_loss" if number == 1 else f"val{number}_loss"
                 self.eval_names[current.dataset_key] = name
             (total,) = _to_floats([_sum(current.val_losses)])
-            self.session.log_metric(name, total / current.val_count,
-                                    step=max(self.epochs - 1, 0))
+            session.log_metric(name, total / current.val_count, step=max(self.epochs - 1, 0))
 
     def _end_epoch(self, session: Any) -> None:
         if self.step_buffer:
             self.flush_steps(session)
-        states = [s for s in self.optimizers.values() if s.loss_count]
+        states = [s for s in self.states if s.loss_count]
         tensors = [_sum(s.losses) for s in states]
         counts = [s.loss_count for s in states]
         if self.pending:  # backward calls after the last step
@@ -427,6 +500,7 @@ class _Tracker:
             self.folded = 0
         for state in states:
             state.losses, state.loss_count = [], 0
+        self.states = [s for s in self.states if s.optimizer_ref() is not None]
         epoch = self.epochs
         self.epochs += 1
         if not tensors:
@@ -442,7 +516,7 @@ class _Tracker:
         """At run end: the per-step buffer, and an epoch that did not reach its end."""
         if self.step_buffer:
             self.flush_steps(session)
-        if any(s.loss_count for s in self.optimizers.values()) and (
+        if any(s.loss_count for s in self.states) and (
                 self.epochs > 0 or self.current_pass is not None):
             self._end_epoch(session)
 
@@ -519,15 +593,6 @@ def _to_floats(tensors: list[Any]) -> list[float]:
 
 
 # -- the gates: asked before a hook on hot paths; cheap, and never raise ----------------------
-
-
-def _loader_gate(iterator: Any) -> bool:
-    """A pass's first batch, and the calls once it yielded all it has (StopIteration)."""
-    tracker = _tracker
-    if iterator is not tracker.current_iter:
-        return True
-    length = tracker.current_length
-    return length is None or getattr(iterator, "_num_yielded", length) >= length
 
 
 def _in_eval_pass(instance: Any) -> bool:
@@ -644,17 +709,19 @@ def on_scale(result: Any, scaler: Any, args: tuple, kwargs: dict) -> None:
         _tracker.unscaled = outputs
 
 
-def on_loader_next(call: Any) -> None:
-    """``next()`` on a DataLoader iterator: which pass is current; StopIteration ends it."""
-    iterator = call.instance
+def on_loader_iter(call: Any) -> None:
+    """``iter(loader)``: the passes that are over are logged, then a new one starts."""
     tracker = _tracker
-    if iterator is not tracker.current_iter:
-        tracker.enter_pass(iterator)
-    try:
-        call.proceed()
-    except StopIteration:
-        tracker.end_pass(iterator)
-        raise
+    tracker.account_passes(tracker.session)  # before a persistent iterator is reset
+    iterator = call.proceed()
+    tracker.start_pass(iterator)
+
+
+def _released_callback(current: _Pass) -> Callable[[Any], None]:
+    def released(_ref: Any) -> None:
+        _tracker.release(current)
+
+    return released
 
 
 def on_loss(call: Any) -> None:
