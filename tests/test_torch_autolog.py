@@ -185,6 +185,30 @@ def test_pass_boundaries_break_held_iterator_and_persistent_workers(digits):
                                         (1, pytest.approx(val_means[1], rel=1e-5))]
 
 
+def test_flush_logs_the_passes_that_are_over(digits):
+    """An epoch is held until the next pass starts; ``autolog.flush()`` (and reads) from
+    the loop's thread log it at once; another thread's flush leaves the loop's state alone."""
+    import threading
+
+    from autolog.integrations.torch import _tracker
+
+    record = []
+    train(digits, epochs=2, record=record)
+    run_id = autolog.active_run().info.run_id
+    assert len(_tracker.released) == 1  # the last validation pass
+    other = threading.Thread(target=autolog.flush)
+    other.start()
+    other.join()
+    assert len(_tracker.released) == 1
+    autolog.flush()
+    assert not _tracker.released
+    val = autolog.get_metric_history(run_id, "val_loss")
+    assert [(m.step, m.value) for m in val] == [(0, pytest.approx(record[0][1], rel=1e-5)),
+                                                (1, pytest.approx(record[1][1], rel=1e-5))]
+    assert autolog.active_run().info.run_id == run_id  # still open
+    assert len(history(finished_run(), "val_loss")) == 2  # not logged twice at the end
+
+
 def test_no_host_device_sync_per_step(digits, monkeypatch):
     """autolog converts tensors to Python numbers once per epoch, never per step
     (counted against the same loop without autolog: Adam itself calls .item())."""

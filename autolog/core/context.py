@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 from autolog.core.config import ENV_EXPERIMENT_NAME, ENV_TRACKING_URI
 from autolog.core.logger import RunLogger
@@ -95,14 +96,27 @@ def current_experiment_id() -> str:
 
 
 def settle(uri: str | None = None) -> None:
-    """Wait for deferred autologging work (plots, provenance artifacts), then flush."""
+    """Wait for deferred autologging work (plots, provenance artifacts, what integrations
+    hold back), then flush."""
     _wait_deferred()
     get_logger(uri).flush()
+
+
+_pending_work: list[Callable[[], None]] = []
+
+
+def register_pending_work(callback: Callable[[], None]) -> None:
+    """``callback()`` logs what an integration captured but holds back (the torch
+    integration's finished DataLoader passes); flushes and reads call it first."""
+    if callback not in _pending_work:
+        _pending_work.append(callback)
 
 
 def _wait_deferred() -> None:
     import sys
 
+    for callback in list(_pending_work):
+        callback()
     # Only modules already loaded: nothing was deferred otherwise.
     for name in ("autolog.core.deferred", "autolog.core.provenance"):
         module = sys.modules.get(name)

@@ -25,8 +25,8 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   released (the ``for`` loop ended; a weak reference tells) or, for an iterator that is
   still held (manual ``next``, ``persistent_workers=True``), when the next pass starts;
   it counts when it yielded all its batches (a ``break`` does not; a loader of unknown
-  length counts). Its metrics are logged when the next pass starts or the run ends. A
-  loop without a DataLoader logs
+  length counts). Its metrics are logged when the next pass starts, at ``autolog.flush()``
+  (from the loop's thread) or when the run ends. A loop without a DataLoader logs
   ``train_loss`` per optimizer step (step = step index), converted in batches of
   ``log_every_n_steps`` (default 100) steps -- one synchronisation per batch. With
   ``log_every_n_steps=N`` and a DataLoader, ``train_loss_step`` (the mean of the last N
@@ -61,14 +61,16 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from autolog.core import context
 from autolog.core.config import AutologConfig
 from autolog.core.integration import Integration, integration_autolog
-from autolog.core.patching import Patch, SubclassPatch, framework_hook
+from autolog.core.patching import Patch, SubclassPatch, framework_hook, guard
 
 __all__ = ["TorchConfig", "TorchIntegration", "autolog", "load_model", "load_state_dict",
            "log_model", "save_model"]
@@ -243,6 +245,7 @@ class _Tracker:
         self.off = False  # a distributed rank that does not log
         self.candidates: weakref.WeakSet = weakref.WeakSet()
         self.passes_started = 0
+        self.loop_thread: int | None = None  # the thread that last started a pass
         self.live_passes: list[_Pass] = []  # started, iterator not yet released
         self.released: list[_Pass] = []  # iterator released, not yet accounted for
         self.current_pass: _Pass | None = None  # the last started of the live passes
@@ -432,6 +435,7 @@ class _Tracker:
             pass
         self.live_passes.append(current)
         self.current_pass = current
+        self.loop_thread = threading.get_ident()
 
     def release(self, current: _Pass) -> None:
         """The iterator of ``current`` was released (any thread, from a weakref callback):
@@ -717,6 +721,18 @@ def on_loader_iter(call: Any) -> None:
     tracker.start_pass(iterator)
 
 
+def log_finished_passes() -> None:
+    """Log the passes that are over now, not at the next pass: `autolog.flush()` (and the
+    reads that settle first) bring the run up to date. Only from the loop's own thread."""
+    tracker = _tracker
+    session = tracker.session
+    if session is None or tracker.loop_thread != threading.get_ident():
+        return
+    if tracker.released or tracker.live_passes:
+        with guard(f"{INTEGRATION}: passes over at flush"):
+            tracker.account_passes(session)
+
+
 def _released_callback(current: _Pass) -> Callable[[Any], None]:
     def released(_ref: Any) -> None:
         _tracker.release(current)
@@ -809,6 +825,7 @@ def _scalar(value: Any) -> float:
 # -- the public face -------------------------------------------------------------------------------
 
 autolog = integration_autolog(INTEGRATION)
+context.register_pending_work(log_finished_passes)
 
 
 def log_model(pytorch_model: Any, name: str = "model", **kwargs: Any) -> Any:
