@@ -166,7 +166,40 @@ def _hook_id(hook: Callable) -> str:
     return f"{module}.{qualname}"
 
 
-class Patch:
+class _Declaration:
+    """What `Patch` and `SubclassPatch` share: where, which hook, and how it runs."""
+
+    __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run",
+                 "when")
+
+    on_return = False
+
+    def __init__(self, target: str, what: str, hook: Callable, training: bool,
+                 run_name: Callable[[Call], str] | None,
+                 resume_run: Callable[[Call], str | None] | None,
+                 when: Callable[[Any], bool] | None) -> None:
+        module, sep, path = target.partition(":")
+        if not sep or not module or not path:
+            raise ValueError(f"{what} must look like 'module.path:Qual.name', got {target!r}")
+        self.target = target
+        self.module = module
+        self.path = path
+        self.hook = hook
+        self.training = training
+        self.run_name = run_name
+        self.resume_run = resume_run
+        self.when = when
+
+    @property
+    def hook_id(self) -> str:
+        return _hook_id(self.hook)
+
+    @property
+    def _kind(self) -> str:
+        return "training" if self.training else "observer"
+
+
+class Patch(_Declaration):
     """Wrap one attribute, ``target = "module.path:Qual.name"``, when its module is imported.
 
     ``hook(session, call)`` for a training patch (it must call ``call.proceed()`` once);
@@ -185,8 +218,7 @@ class Patch:
     Errors, fault injection and the observer rules are the core's, as for any hook.
     """
 
-    __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run",
-                 "when", "on_return")
+    __slots__ = ("on_return",)
 
     def __init__(
         self,
@@ -199,32 +231,17 @@ class Patch:
         when: Callable[[Any], bool] | None = None,
         on_return: bool = False,
     ) -> None:
-        module, sep, path = target.partition(":")
-        if not sep or not module or not path:
-            raise ValueError(f"patch target must look like 'module.path:Qual.name', got {target!r}")
+        super().__init__(target, "patch target", hook, training, run_name, resume_run, when)
         if on_return and training:
             raise ValueError(f"on_return=True is for observers (training=False); {target!r} "
                              "is declared as a training patch")
         self.on_return = on_return
-        self.target = target
-        self.module = module
-        self.path = path
-        self.hook = hook
-        self.training = training
-        self.run_name = run_name
-        self.resume_run = resume_run
-        self.when = when
-
-    @property
-    def hook_id(self) -> str:
-        return _hook_id(self.hook)
 
     def __repr__(self) -> str:
-        kind = "training" if self.training else "observer"
-        return f"Patch({self.target!r}, {self.hook_id}, {kind})"
+        return f"Patch({self.target!r}, {self.hook_id}, {self._kind})"
 
 
-class SubclassPatch:
+class SubclassPatch(_Declaration):
     """Wrap ``methods`` on every class deriving from ``base`` that defines them itself.
 
     ``base = "module.path:Qual.Name"``. Existing subclasses are found by walking
@@ -232,13 +249,11 @@ class SubclassPatch:
     base's ``__init_subclass__`` (removed again on revert). Only methods in a class's own
     ``__dict__`` are wrapped, so an inherited method is wrapped once, where it is defined.
     ``skip_class(cls)`` returning true leaves a class (and only that class) unpatched, e.g.
-    classes that another integration owns. ``when`` is `Patch`'s observer gate.
+    classes that another integration owns. ``when`` is `Patch`'s observer gate; return
+    observers are `Patch` only.
     """
 
-    __slots__ = ("target", "module", "path", "methods", "hook", "training", "run_name",
-                 "include_base", "resume_run", "skip_class", "when")
-
-    on_return = False  # return observers are `Patch` only
+    __slots__ = ("methods", "include_base", "skip_class")
 
     def __init__(
         self,
@@ -252,28 +267,13 @@ class SubclassPatch:
         skip_class: Callable[[type], bool] | None = None,
         when: Callable[[Any], bool] | None = None,
     ) -> None:
-        module, sep, path = base.partition(":")
-        if not sep or not module or not path:
-            raise ValueError(f"base must look like 'module.path:Qual.Name', got {base!r}")
-        self.target = base
-        self.module = module
-        self.path = path
+        super().__init__(base, "base", hook, training, run_name, resume_run, when)
         self.methods = (methods,) if isinstance(methods, str) else tuple(methods)
-        self.hook = hook
-        self.training = training
-        self.run_name = run_name
         self.include_base = include_base
-        self.resume_run = resume_run
         self.skip_class = skip_class
-        self.when = when
-
-    @property
-    def hook_id(self) -> str:
-        return _hook_id(self.hook)
 
     def __repr__(self) -> str:
-        kind = "training" if self.training else "observer"
-        return f"SubclassPatch({self.target!r}, {self.methods}, {self.hook_id}, {kind})"
+        return f"SubclassPatch({self.target!r}, {self.methods}, {self.hook_id}, {self._kind})"
 
 
 class PatchOwner(Protocol):
