@@ -37,6 +37,7 @@ list reads installed metadata.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import queue
@@ -351,6 +352,7 @@ def _git_directory(script: str | None) -> str:
     return os.path.dirname(script)
 
 
+@functools.lru_cache(maxsize=8)  # asked at every run's start, always for sys.argv[0]
 def _is_installed(path: str) -> bool:
     import sysconfig
 
