@@ -11,6 +11,11 @@
               assert model.fit(X, y) is model
 
 * `FailingBackend`: a tracking backend whose every method raises `InjectedFault`.
+* `failing_store(uri)`: while active, the tracking URI is ``uri``, served by a
+  `FailingBackend`: "a store that fails on every call leaves training identical"::
+
+      with autolog.testing.failing_store():
+          assert model.fit(X, y).predict(X).tolist() == baseline
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from collections.abc import Callable, Iterator
 from autolog.backends.base import TrackingBackend
 from autolog.core import patching
 
-__all__ = ["FailingBackend", "InjectedFault", "inject_hook_faults", "list_hooks"]
+__all__ = ["FailingBackend", "InjectedFault", "failing_store", "inject_hook_faults",
+           "list_hooks"]
 
 
 class InjectedFault(Exception):
@@ -118,3 +124,22 @@ for _name in dir(TrackingBackend):
     setattr(FailingBackend, _name, _raiser(_name))
 FailingBackend.__abstractmethods__ = frozenset()
 del _name
+
+
+@contextlib.contextmanager
+def failing_store(uri: str = "failing:") -> Iterator[FailingBackend]:
+    """Make ``uri``, served by a `FailingBackend`, the tracking URI while the block runs;
+    the previous tracking URI (and experiment) come back after, and the store is forgotten.
+    Yields the backend."""
+    from autolog.core import context
+
+    backend = FailingBackend(uri)
+    previous_uri, previous_experiment = context._tracking_uri, context._experiment_id
+    context.install_store(uri, backend)
+    context.set_tracking_uri(uri)
+    try:
+        yield backend
+    finally:
+        context.set_tracking_uri(previous_uri)
+        context._experiment_id = previous_experiment
+        context.remove_store(uri)

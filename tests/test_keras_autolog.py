@@ -15,10 +15,9 @@ keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
 import autolog  # noqa: E402
-from autolog.core import context, patching  # noqa: E402
+from autolog.core import patching  # noqa: E402
 from autolog.core.errors import AutologWarning  # noqa: E402
-from autolog.core.logger import RunLogger  # noqa: E402
-from autolog.testing import FailingBackend, inject_hook_faults, list_hooks  # noqa: E402
+from autolog.testing import failing_store, inject_hook_faults, list_hooks  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -396,22 +395,13 @@ def test_failing_backend_leaves_training_identical():
     autolog.keras.autolog(disable=True)
     _, baseline = trained_weights(X, y)
     autolog.keras.autolog(log_models=True)
-    uri = "failing-backend:"
-    backend = FailingBackend(uri)
-    context._stores[uri] = (backend, RunLogger(backend))
-    previous = context._tracking_uri
-    context._tracking_uri = uri
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for _ in range(2):
-                model, weights = trained_weights(X, y)
-                for got, expected in zip(weights, baseline, strict=True):
-                    np.testing.assert_array_equal(got, expected)
-                model.evaluate(X, y, verbose=0)
-    finally:
-        context._tracking_uri = previous
-        context._stores.pop(uri, None)
+    with failing_store(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            model, weights = trained_weights(X, y)
+            for got, expected in zip(weights, baseline, strict=True):
+                np.testing.assert_array_equal(got, expected)
+            model.evaluate(X, y, verbose=0)
     ours = [w for w in caught if issubclass(w.category, AutologWarning)]
     assert len(ours) == 1, [str(w.message) for w in ours]
 

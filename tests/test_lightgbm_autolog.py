@@ -16,7 +16,7 @@ np = pytest.importorskip("numpy")
 import autolog  # noqa: E402
 from autolog.core import context, patching  # noqa: E402
 from autolog.core.errors import AutologWarning  # noqa: E402
-from autolog.testing import FailingBackend, inject_hook_faults, list_hooks  # noqa: E402
+from autolog.testing import failing_store, inject_hook_faults, list_hooks  # noqa: E402
 
 QUIET = {"verbose": -1, "num_threads": 1}
 
@@ -302,19 +302,10 @@ def test_failing_backend_leaves_training_identical(lgb_autolog, data):
     autolog.lightgbm.autolog(disable=True)
     baseline = _train_all(data)
     autolog.lightgbm.autolog()
-    from autolog.core.logger import RunLogger
-
-    backend = FailingBackend()
-    context._stores["failing:lgb"] = (backend, RunLogger(backend))
-    autolog.set_tracking_uri("failing:lgb")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            _assert_same(_train_all(data), baseline)
-            _assert_same(_train_all(data), baseline)
-    finally:
-        autolog.set_tracking_uri(lgb_autolog)
-        context._stores.pop("failing:lgb", None)
+    with failing_store(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _assert_same(_train_all(data), baseline)
+        _assert_same(_train_all(data), baseline)
     messages = [str(w.message) for w in ours(caught)]
     assert len(messages) == len(set(messages)) >= 1
     assert all("InjectedFault" in m for m in messages)

@@ -104,9 +104,8 @@ def _weights(model):
 @pytest.mark.slow
 def test_each_hook_failing_and_a_failing_store_leave_training_identical(tmp_path, monkeypatch):
     from autolog.backends.base import TrackingBackend  # noqa: F401 - the interface it fails
-    from autolog.core import context, patching
-    from autolog.core.logger import RunLogger
-    from autolog.testing import FailingBackend, inject_hook_faults, list_hooks
+    from autolog.core import patching
+    from autolog.testing import failing_store, inject_hook_faults, list_hooks
 
     monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
     autolog.autolog(disable=True)
@@ -124,16 +123,7 @@ def test_each_hook_failing_and_a_failing_store_leave_training_identical(tmp_path
         ours = [w for w in caught if issubclass(w.category, autolog.AutologWarning)]
         if fired:
             assert len(ours) == 1, (hook, [str(w.message) for w in ours])
-    uri = "failing-backend:lightning"
-    backend = FailingBackend(uri)
-    context._stores[uri] = (backend, RunLogger(backend))
-    previous = context._tracking_uri
-    context._tracking_uri = uri
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            weights = _weights(fit(tmp_path / "failing"))
-    finally:
-        context._tracking_uri = previous
-        context._stores.pop(uri, None)
+    with failing_store(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weights = _weights(fit(tmp_path / "failing"))
     assert all(torch.equal(a, b) for a, b in zip(weights, baseline))

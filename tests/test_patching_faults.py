@@ -254,3 +254,21 @@ def test_failing_backend_raises_everywhere():
         backend.log_batch("run")
     with pytest.raises(InjectedFault):
         backend.get_run("run")
+
+
+def test_failing_store_routes_to_a_failing_backend_then_restores(memory_uri):
+    import autolog
+    from autolog.core import context
+    from autolog.testing import FailingBackend, failing_store
+
+    autolog.set_experiment("kept")
+    experiment_id = context.current_experiment_id()
+    with failing_store("failing:unit") as backend:
+        assert isinstance(backend, FailingBackend)
+        assert autolog.get_tracking_uri() == "failing:unit"
+        assert context.get_store() is backend
+        with pytest.raises(InjectedFault):
+            backend.create_experiment("x")
+    assert autolog.get_tracking_uri() == memory_uri
+    assert context.current_experiment_id() == experiment_id
+    assert "failing:unit" not in context._stores

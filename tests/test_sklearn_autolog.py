@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 import autolog
-from autolog.core import context, patching
+from autolog.core import patching
 from autolog.core.errors import AutologWarning
-from autolog.core.logger import RunLogger
-from autolog.testing import FailingBackend, inject_hook_faults, list_hooks
+from autolog.testing import failing_store, inject_hook_faults, list_hooks
 
 sklearn = pytest.importorskip("sklearn")
 
@@ -307,22 +306,13 @@ def test_failing_backend_leaves_training_identical():
     autolog.sklearn.autolog(disable=True)
     baseline = _trained(X, y)
     autolog.sklearn.autolog()
-    uri = "failing-backend:"
-    backend = FailingBackend(uri)
-    context._stores[uri] = (backend, RunLogger(backend))
-    previous = context._tracking_uri
-    context._tracking_uri = uri
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for _ in range(2):
-                got = _trained(X, y)
-                np.testing.assert_array_equal(got[0], baseline[0])
-                np.testing.assert_array_equal(got[1], baseline[1])
-                assert got[2:] == baseline[2:]
-    finally:
-        context._tracking_uri = previous
-        context._stores.pop(uri, None)
+    with failing_store(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            got = _trained(X, y)
+            np.testing.assert_array_equal(got[0], baseline[0])
+            np.testing.assert_array_equal(got[1], baseline[1])
+            assert got[2:] == baseline[2:]
     ours = [w for w in caught if issubclass(w.category, AutologWarning)]
     assert len(ours) == 1, [str(w.message) for w in ours]
 

@@ -18,10 +18,9 @@ from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core import context, patching  # noqa: E402
+from autolog.core import patching  # noqa: E402
 from autolog.core.errors import AutologWarning  # noqa: E402
-from autolog.core.logger import RunLogger  # noqa: E402
-from autolog.testing import FailingBackend, inject_hook_faults, list_hooks  # noqa: E402
+from autolog.testing import failing_store, inject_hook_faults, list_hooks  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -508,19 +507,10 @@ def test_failing_backend_leaves_training_identical(digits):
     autolog.torch.autolog(disable=True)
     baseline = trained_weights(digits)
     autolog.torch.autolog()
-    uri = "failing-backend:"
-    backend = FailingBackend(uri)
-    context._stores[uri] = (backend, RunLogger(backend))
-    previous = context._tracking_uri
-    context._tracking_uri = uri
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for _ in range(2):
-                assert_same(trained_weights(digits), baseline)
-    finally:
-        context._tracking_uri = previous
-        context._stores.pop(uri, None)
+    with failing_store(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            assert_same(trained_weights(digits), baseline)
     ours = [w for w in caught if issubclass(w.category, AutologWarning)]
     assert len(ours) == 1, [str(w.message) for w in ours]
 

@@ -16,7 +16,7 @@ np = pytest.importorskip("numpy")
 import autolog  # noqa: E402
 from autolog.core import context, patching  # noqa: E402
 from autolog.core.errors import AutologWarning  # noqa: E402
-from autolog.testing import FailingBackend, inject_hook_faults, list_hooks  # noqa: E402
+from autolog.testing import failing_store, inject_hook_faults, list_hooks  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -379,19 +379,10 @@ def test_failing_backend_leaves_training_identical(xgb_autolog, data):
     autolog.xgboost.autolog(disable=True)
     baseline = _train_all(data)
     autolog.xgboost.autolog()
-    from autolog.core.logger import RunLogger
-
-    backend = FailingBackend()
-    context._stores["failing:xgb"] = (backend, RunLogger(backend))
-    autolog.set_tracking_uri("failing:xgb")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            _assert_same(_train_all(data), baseline)
-            _assert_same(_train_all(data), baseline)
-    finally:
-        autolog.set_tracking_uri(xgb_autolog)
-        context._stores.pop("failing:xgb", None)
+    with failing_store(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _assert_same(_train_all(data), baseline)
+        _assert_same(_train_all(data), baseline)
     messages = [str(w.message) for w in ours(caught)]
     assert len(messages) == len(set(messages)) >= 1  # once per cause
     assert all("InjectedFault" in m for m in messages)

@@ -48,6 +48,19 @@ def _store_for(uri: str) -> tuple[object, RunLogger]:
         return store
 
 
+def install_store(uri: str, backend: object) -> None:
+    """Serve ``uri`` with ``backend`` (an object, not one resolved from the URI): for tests
+    and tools that bring a backend of their own (`autolog.testing.failing_store`)."""
+    with _lock:
+        _stores[uri] = (backend, RunLogger(backend))
+
+
+def remove_store(uri: str) -> None:
+    """Forget the backend serving ``uri``; a later use resolves the URI afresh."""
+    with _lock:
+        _stores.pop(uri, None)
+
+
 def get_store(uri: str | None = None):
     """The backend for ``uri`` (default: the current tracking URI)."""
     return _store_for(uri or get_tracking_uri())[0]
