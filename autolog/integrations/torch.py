@@ -10,10 +10,11 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   ``<key>_group<k>``; a second optimizer's as ``optimizer1_<key>``), and the learning
   rate as metric ``lr`` (``lr_group<k>``, ``optimizer1_lr``) then and whenever it
   changes (a scheduler), step = that optimizer's step index.
-* ``Tensor.backward`` / ``torch.autograd.backward``: the tensor is the training loss. It
-  is accumulated detached, on its own device (``acc + loss.detach()``: no ``.item()``, no
-  host-device synchronisation per step); through ``GradScaler.scale(loss).backward()``
-  the unscaled loss is used.
+* ``Tensor.backward`` / ``torch.autograd.backward`` (a return observer: no ``Call`` per
+  step): the tensor is the training loss. ``loss.detach()`` is kept on its own device --
+  no ``.item()``, no kernel, no host-device synchronisation per step -- and the kept
+  values are summed on the device every 256 steps and turned into numbers once per epoch;
+  through ``GradScaler.scale(loss).backward()`` the unscaled loss is used.
 * Epochs: a ``DataLoader`` iterated to exhaustion while backward calls happen is one
   epoch: metric ``train_loss`` (mean over the epoch's backward calls, one
   synchronisation per epoch), step = epoch (0-based); with two or more optimizers also
@@ -329,7 +330,7 @@ class _Tracker:
             return
         self.session = None  # torch.save below (the model) is not a checkpoint
         try:
-            self.account_passes(session, all_exhausted=True)
+            self.account_passes(session, run_end=True)
             self._flush_open_epoch(session)
             self._log_models(session)
             session.record_resources()
@@ -454,14 +455,14 @@ class _Tracker:
         self.current_pass = live[-1] if live else None
         self.released.append(current)
 
-    def account_passes(self, session: Any, *, all_exhausted: bool = False) -> None:
+    def account_passes(self, session: Any, *, run_end: bool = False) -> None:
         """Log the passes that are over: released iterators, and live ones that yielded
-        all their batches (an iterator the user still holds, persistent workers).
-        ``all_exhausted`` (run end): every live pass that yielded all counts."""
+        all their batches (an iterator the user still holds, persistent workers); at
+        ``run_end`` also the live ones of unknown length."""
         over, self.released = self.released, []
         keep = []
         for current in self.live_passes:
-            if all_exhausted if current.length is None else current.exhausted():
+            if run_end if current.length is None else current.exhausted():
                 over.append(current)
             else:
                 keep.append(current)
