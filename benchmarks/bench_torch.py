@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_torch.py [--repeats 7]
 
-1. Per-step CPU cost of all hooks together (DataLoader ``next``, the loss module,
+1. Per-step CPU cost of all hooks together (the DataLoader pass, the loss module,
    ``backward``, ``GradScaler``-free ``Optimizer.step`` post hook, ``model.parameters()``
    is not called per step here): a loop over a tiny model, so that the hooks are a
    visible share of the step, timed bare and with ``autolog.autolog()``. The budget
