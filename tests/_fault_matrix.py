@@ -1,0 +1,51 @@
+"""The fault matrix shared by the integrations whose training returns arrays (xgboost,
+lightgbm): each capture hook made to raise in turn, and a store failing on every call,
+must leave the results identical to a run without autolog (lenient mode)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from autolog.core import patching
+from autolog.core.errors import AutologWarning
+from autolog.testing import failing_store, inject_hook_faults, list_hooks
+
+
+def autolog_warnings(caught) -> list[warnings.WarningMessage]:
+    return [w for w in caught if issubclass(w.category, AutologWarning)]
+
+
+def assert_same_arrays(got, expected) -> None:
+    for left, right in zip(got, expected):
+        np.testing.assert_array_equal(left, right)
+
+
+def each_hook_fails_in_turn(integration: str, train: Callable[[], tuple], baseline: tuple,
+                            hooks_expected: int) -> None:
+    """Every hook fails once, alone: same results, exactly one warning for it."""
+    hooks = list_hooks(integration)
+    assert len(hooks) == hooks_expected
+    for hook in hooks:
+        patching._warned_causes.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with inject_hook_faults(hook) as fired:
+                assert_same_arrays(train(), baseline)
+        assert set(fired) == {hook}
+        ours = autolog_warnings(caught)
+        assert len(ours) == 1, [str(w.message) for w in ours]
+
+
+def failing_store_changes_nothing(train: Callable[[], tuple], baseline: tuple) -> None:
+    """Two trainings into a store that fails on every call: same results, one warning
+    per cause, each naming the injected fault."""
+    with failing_store(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert_same_arrays(train(), baseline)
+        assert_same_arrays(train(), baseline)
+    messages = [str(w.message) for w in autolog_warnings(caught)]
+    assert len(messages) == len(set(messages)) >= 1  # once per cause
+    assert all("InjectedFault" in m for m in messages)
