@@ -40,7 +40,11 @@ from dataclasses import dataclass, field
 
 from autolog.backends.spool import TAG_SPOOLED_FOR
 from autolog.core.entities import Metric, Param, Run, RunStatus, RunTag
-from autolog.core.errors import ResourceAlreadyExistsError, ResourceNotFoundError
+from autolog.core.errors import (
+    InvalidInputError,
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+)
 
 TAG_SOURCE_RUN_ID = "autolog.sync.source_run_id"
 TAG_PARENT_RUN_ID = "mlflow.parentRunId"
@@ -183,7 +187,7 @@ class _Syncer:
         try:
             created = self.dest.create_run(dest_experiment_id, info.run_name, info.start_time,
                                            tags, run_id=info.run_id)
-        except ResourceAlreadyExistsError:  # the id is taken at the destination
+        except (ResourceAlreadyExistsError, InvalidInputError):  # taken there, or unusable
             import uuid
 
             created = self.dest.create_run(dest_experiment_id, info.run_name, info.start_time,

@@ -428,3 +428,16 @@ def test_registry_errors_name_what_is_missing(backend):
         backend.get_model_version_by_alias("real", "nick")
     with pytest.raises(InvalidInputError, match="'abc'"):
         backend.get_model_version("real", "abc")
+
+
+def test_a_given_run_id_cannot_lead_out_of_the_store(backend):
+    """Ids that sync and the spool pass on come from another store or a server: they name
+    a directory, so only letters, digits, '_' and '-' are taken."""
+    experiment_id = backend.create_experiment("given-ids")
+    for bad in ("../../escaped", "a/b", "..", "", "x" * 65, "a b"):
+        if not bad:
+            continue  # an empty id means "make one"
+        with pytest.raises(InvalidInputError, match="Invalid run id"):
+            backend.create_run(experiment_id, None, 0, run_id=bad)
+    good = "0123abcdEF_-"
+    assert backend.create_run(experiment_id, None, 0, run_id=good).run_id == good

@@ -10,6 +10,7 @@ read or write elsewhere. Paths reaching here were already checked by
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 from autolog.core.entities import FileInfo
@@ -150,6 +151,19 @@ def version_number(name: str, version: object) -> int:
             f"Invalid version {version!r} of model {name!r}: expected a positive integer."
         )
     return number
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_run_id(run_id: object) -> str:
+    """A run id given by a caller (sync, the spool) names a directory: letters, digits,
+    ``_`` and ``-`` only, so that it can never lead out of the store."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        raise InvalidInputError(
+            f"Invalid run id {run_id!r}: expected 1-64 letters, digits, '_' or '-'."
+        )
+    return run_id
 
 
 def check_model_name(name: object) -> str:

@@ -159,7 +159,7 @@ class MemoryBackend(TrackingBackend):
         tags: dict[str, str] | None = None,
         run_id: str | None = None,
     ) -> RunInfo:
-        run_id = run_id or uuid.uuid4().hex
+        run_id = _local.check_run_id(run_id) if run_id else uuid.uuid4().hex
         with self._lock:
             experiment = self._experiments.get(str(experiment_id))
             if experiment is None:

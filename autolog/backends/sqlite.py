@@ -451,7 +451,7 @@ class SQLiteBackend(TrackingBackend):
         tags: dict[str, str] | None = None,
         run_id: str | None = None,
     ) -> RunInfo:
-        run_id = run_id or uuid.uuid4().hex
+        run_id = _local.check_run_id(run_id) if run_id else uuid.uuid4().hex
         row = (
             run_id,
             str(experiment_id),
