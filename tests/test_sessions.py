@@ -273,3 +273,38 @@ def test_sigterm_ends_active_runs_killed(tmp_path):
     assert proc.wait(timeout=30) == -signal.SIGTERM
     run = autolog.Client(store).get_run(run_id)
     assert run.info.status == "KILLED" and run.data.metrics == {"m": 1.0}
+
+
+FORK_EXIT_CODE = """
+import os, sys, autolog
+from autolog.core import provenance
+autolog.set_tracking_uri("memory:fork")
+autolog.autolog()
+with autolog.start_run() as first:
+    autolog.log_text("kept", "note.txt")
+provenance.wait()
+staged = [d for d in provenance._staging.values() if d]
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)   # a normal exit: atexit handlers and finalizers run in the child
+os.waitpid(pid, 0)
+assert staged and all(os.path.isdir(d) for d in staged), staged
+files = [f.path for f in autolog.Client().list_artifacts(first.info.run_id)]
+assert "note.txt" in files, files
+with autolog.start_run() as second:
+    pass
+provenance.wait()
+files = [f.path for f in autolog.Client().list_artifacts(second.info.run_id)]
+assert "environment" in files, files
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_exiting_leaves_the_parents_files():
+    """The child inherits the parent's temporary directories (memory store artifacts,
+    provenance staging) and must not remove them when it exits."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), AUTOLOG_STRICT="1")
+    out = subprocess.run([sys.executable, "-c", FORK_EXIT_CODE], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

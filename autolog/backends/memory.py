@@ -7,6 +7,7 @@ the process ends. ``get_backend("memory:")`` hands out one shared instance per p
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 import threading
@@ -74,6 +75,12 @@ class _ModelRecord:
     versions: dict[int, ModelVersion] = field(default_factory=dict)
 
 
+def _remove_in_owner(directory: str, owner_pid: int) -> None:
+    """A forked child exits with a copy of the store: the directory stays the parent's."""
+    if os.getpid() == owner_pid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 class MemoryBackend(TrackingBackend):
     """The whole `TrackingBackend` interface, in memory, thread-safe."""
 
@@ -82,7 +89,7 @@ class MemoryBackend(TrackingBackend):
         self._lock = threading.RLock()
         self._artifact_root = tempfile.mkdtemp(prefix="autolog-memory-")
         # The artifacts live as long as the store: removed when it is collected or at exit.
-        weakref.finalize(self, shutil.rmtree, self._artifact_root, ignore_errors=True)
+        weakref.finalize(self, _remove_in_owner, self._artifact_root, os.getpid())
         self._experiments: dict[str, Experiment] = {}
         self._runs: dict[str, _RunRecord] = {}
         self._models: dict[str, _ModelRecord] = {}

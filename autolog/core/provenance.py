@@ -607,6 +607,8 @@ def _after_fork_in_child() -> None:
     _worker = None
     _worker_lock = threading.Lock()
     _cache_lock = threading.Lock()
+    _staging.clear()  # the parent's directories: the child's exit must not remove them
+    _late_errors.clear()
 
 
 atexit.register(_drain_at_exit)
