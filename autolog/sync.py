@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from autolog.backends.spool import TAG_SPOOLED_FOR
-from autolog.core.entities import Metric, Param, Run, RunStatus, RunTag
+from autolog.core.entities import Metric, ModelVersion, Param, Run, RunStatus, RunTag
 from autolog.core.errors import (
     InvalidInputError,
     ResourceAlreadyExistsError,
@@ -298,8 +298,12 @@ class _Syncer:
             models = self.source.search_registered_models()
         except NotImplementedError:
             return
+        # All versions at once, grouped here: one query (not one per model), and a model
+        # name holding a quote needs no escaping in a filter string.
+        source_versions = _by_name(self.source.search_model_versions())
+        dest_by_name: dict[str, list[ModelVersion]] | None = None
         for model in models:
-            versions = self.source.search_model_versions(f"name = '{model.name}'")
+            versions = source_versions.get(model.name, [])
             wanted = []
             for version in sorted(versions, key=lambda v: int(v.version)):
                 source_run, path = _runs_uri(version.source)
@@ -323,8 +327,9 @@ class _Syncer:
             except NotImplementedError:
                 self.report.warnings.append("the destination has no model registry")
                 return
-            dest_versions = {v.source: v for v in self.dest.search_model_versions(
-                f"name = '{model.name}'")}
+            if dest_by_name is None:
+                dest_by_name = _by_name(self.dest.search_model_versions())
+            dest_versions = {v.source: v for v in dest_by_name.get(model.name, [])}
             number_map: dict[str, str] = {}
             for version, source, dest_run in wanted:
                 found = dest_versions.get(source)
@@ -394,3 +399,10 @@ def sync(source_uri: str, dest_uri: str, experiment: str | None = None,
             syncer.sync_run(run, dest_experiment_id)
     syncer.sync_registry()
     return report
+
+
+def _by_name(versions: list[ModelVersion]) -> dict[str, list[ModelVersion]]:
+    grouped: dict[str, list[ModelVersion]] = {}
+    for version in versions:
+        grouped.setdefault(version.name, []).append(version)
+    return grouped

@@ -97,6 +97,25 @@ def test_sync_embedded_to_embedded_is_idempotent(tracking_uri, tmp_path):
         sync(tracking_uri, dest_uri, experiment="nope", progress=False)
 
 
+def test_sync_registered_model_whose_name_holds_quotes(tracking_uri, tmp_path):
+    """Model names are free text: one with quotes in it syncs like any other."""
+    from autolog.backends import get_backend
+
+    with autolog.start_run() as run:
+        autolog.log_text("weights", "model/file.txt")
+    name = """o'brien "v2" model"""
+    autolog.register_model(f"runs:/{run.info.run_id}/model", name)
+    autolog.flush()
+    dest_uri = str(tmp_path / "copy")
+    report = sync(tracking_uri, dest_uri, progress=False)
+    assert report.registered_models_created == 1
+    (version,) = get_backend(dest_uri).search_model_versions()
+    assert (version.name, version.version) == (name, "1")
+    assert version.source == f"runs:/{report.run_ids[run.info.run_id]}/model"
+    again = sync(tracking_uri, dest_uri, progress=False)
+    assert len(get_backend(dest_uri).search_model_versions()) == 1 and again.runs_unchanged
+
+
 def test_cli_sync_command(tracking_uri, tmp_path):
     from click.testing import CliRunner
 

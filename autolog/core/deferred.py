@@ -43,7 +43,7 @@ def _work() -> None:
     while True:
         with _lock:
             while not _jobs:
-                if not _idle.wait(timeout=30):
+                if not _idle.wait(timeout=30) and not _jobs:
                     return  # idle for a while: the thread ends; submit starts another
             cause, job = _jobs.pop(0)
             _running += 1
