@@ -143,6 +143,30 @@ def test_early_stopping_with_users_callback_and_with_param(lgb_autolog, data):
     assert second.data.metrics["best_iteration"] == booster.best_iteration
 
 
+def test_training_continued_from_init_model_counts_its_rounds(tracking_uri, data):
+    """``init_model=``: LightGBM's iterations and best_iteration count the model's earlier
+    rounds; the best step's summary is found among them."""
+    X, y, Xv, yv = data
+    params = {"objective": "binary", "learning_rate": 0.5, **QUIET}
+    train_set = lgb.Dataset(X, y, free_raw_data=False)
+    valid = lgb.Dataset(Xv, yv, reference=train_set, free_raw_data=False)
+    first = lgb.train(params, train_set, 10, valid_sets=[valid])
+    autolog.lightgbm.autolog()
+    try:
+        booster = lgb.train({**params, "early_stopping_round": 2}, train_set, 300,
+                            valid_sets=[valid], init_model=first)
+    finally:
+        autolog.lightgbm.autolog(disable=True)
+    run = only_run()
+    steps = history(run.info.run_id, "valid_0-binary_logloss")
+    last = steps[-2][0]
+    assert steps[0][0] == 10
+    assert run.data.metrics["best_iteration"] == booster.best_iteration >= 11
+    assert run.data.metrics["stopped_iteration"] == last + 1
+    best_value = dict(steps[:-1])[booster.best_iteration - 1]
+    assert steps[-1] == (last + 1, pytest.approx(best_value))
+
+
 # -- native train / cv ------------------------------------------------------------------------
 
 

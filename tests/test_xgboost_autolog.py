@@ -222,6 +222,29 @@ def test_early_stopping_with_and_without_users_callback(xgb_autolog, data):
     assert steps[-1] == (stopped + 1, pytest.approx(steps[booster2.best_iteration][1]))
 
 
+def test_training_continued_from_a_model_counts_its_rounds(tracking_uri, data):
+    """``xgb_model=``: steps, best_iteration and the best step's summary all count the
+    rounds the model already had, as XGBoost's own best_iteration does."""
+    X, y, Xv, yv = data
+    dtrain, dvalid = xgb.DMatrix(X, y), xgb.DMatrix(Xv, yv)
+    params = {"objective": "binary:logistic", "eta": 0.6}
+    first = xgb.train(params, dtrain, 10, evals=[(dvalid, "valid")], verbose_eval=False)
+    autolog.xgboost.autolog()
+    try:
+        booster = xgb.train(params, dtrain, 300, evals=[(dvalid, "valid")], xgb_model=first,
+                            early_stopping_rounds=3, verbose_eval=False)
+    finally:
+        autolog.xgboost.autolog(disable=True)
+    run = only_run()
+    steps = history(run.info.run_id, "valid-logloss")
+    last = booster.num_boosted_rounds() - 1
+    assert [s for s, _ in steps[:-1]] == list(range(10, last + 1))  # no duplicate point
+    assert run.data.metrics["best_iteration"] == booster.best_iteration >= 10
+    assert run.data.metrics["stopped_iteration"] == last
+    best_value = dict(steps[:-1])[booster.best_iteration]
+    assert steps[-1] == (last + 1, pytest.approx(best_value))
+
+
 def test_cv_mean_and_std(xgb_autolog, data):
     X, y, _, _ = data
     result = xgb.cv({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(X, y), 4,

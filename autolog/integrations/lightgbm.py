@@ -33,6 +33,7 @@ from typing import Any
 from autolog.core.config import AutologConfig
 from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, guard
+from autolog.integrations._boosting import MetricHistory, metric_keys, recorder_for_active_run
 
 __all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog", "callback",
            "load_model", "log_model", "save_model"]
@@ -62,8 +63,6 @@ class AutologCallback:
     before_iteration = False
 
     def __init__(self, recorder: Any = None, log_every_n_steps: int | None = None) -> None:
-        from autolog.integrations._boosting import MetricHistory
-
         self.order = CALLBACK_ORDER  # an instance attribute: LightGBM setdefaults __dict__
         self._given = recorder
         self._every = log_every_n_steps or 0
@@ -81,12 +80,6 @@ class AutologCallback:
         self.__init__(None, state.get("_every"))
 
     def __call__(self, env: Any) -> None:
-        from autolog.integrations._boosting import (
-            MetricHistory,
-            metric_keys,
-            recorder_for_active_run,
-        )
-
         if env.iteration == env.begin_iteration:  # a new training
             self._recorder = None
             self._history = MetricHistory()
@@ -113,9 +106,10 @@ class AutologCallback:
             if not self._every or step % self._every == 0:
                 recorder.log_metrics(metrics, step=step)
 
-    def finish(self, best_iteration: int) -> None:
+    def finish(self, best_iteration: int, best_step: int) -> None:
         """After training: the last step when thinned, and the early-stopping summary
-        (``best_iteration`` > 0, in LightGBM's 1-based numbering)."""
+        (``best_iteration`` > 0, in LightGBM's 1-based numbering, logged as given;
+        ``best_step`` is its step, counting rounds of an ``init_model`` as steps do)."""
         from autolog.integrations._boosting import log_early_stopping
 
         recorder = self._recorder
@@ -126,8 +120,7 @@ class AutologCallback:
         if self._every and last % self._every:
             recorder.log_metrics(history.values[-1], step=last)
         if best_iteration > 0:
-            log_early_stopping(recorder, history, best_iteration, len(history.steps),
-                               history.steps[0] + best_iteration - 1)
+            log_early_stopping(recorder, history, best_iteration, last + 1, best_step)
 
 
 def callback(log_every_n_steps: int | None = None) -> AutologCallback:
@@ -154,7 +147,8 @@ def on_train(session: Any, call: Any) -> Any:
     cb = call.add_callback(AutologCallback(session, config.log_every_n_steps))
     booster = call.proceed()
     with guard("lightgbm: early stopping"):
-        cb.finish(int(booster.best_iteration or 0))
+        best = int(booster.best_iteration or 0)
+        cb.finish(best, best - 1)
     _after_training(session, booster, booster, None)
     return booster
 
@@ -181,9 +175,9 @@ def on_cv(session: Any, call: Any) -> Any:
         # cv stops early by truncating its results to the best iteration.
         ran = len(cb._history.steps)
         if series and ran and len(series[0]) < ran:
-            cb.finish(len(series[0]))
+            cb.finish(len(series[0]), cb._history.steps[0] + len(series[0]) - 1)
         else:
-            cb.finish(0)
+            cb.finish(0, 0)
     return result
 
 
@@ -202,7 +196,8 @@ def on_fit(session: Any, call: Any) -> Any:
     result = call.proceed()
     booster = model.booster_
     with guard("lightgbm: early stopping"):
-        cb.finish(int(booster.best_iteration or 0))
+        best = int(booster.best_iteration or 0)
+        cb.finish(best, best - 1)
     _after_training(session, booster, model, input_sample(X))
     return result
 

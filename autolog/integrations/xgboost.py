@@ -77,6 +77,7 @@ def _make_callback_class() -> type:
             self._evals_log: Any = None
             self._history = MetricHistory()
             self._keys: dict[tuple[str, str], tuple[str, str, str]] = {}
+            self._start = 0  # rounds the model had before (training continued from xgb_model)
 
         def __deepcopy__(self, memo: dict) -> AutologCallback:  # sklearn clone, GridSearchCV
             return type(self)(self._given, self._every)
@@ -91,7 +92,12 @@ def _make_callback_class() -> type:
             self._recorder = None
             self._evals_log = None
             self._history = MetricHistory()
+            self._start = 0
             with guard("xgboost: AutologCallback.before_training"):
+                rounds = getattr(model, "num_boosted_rounds", None)  # not on cv's folds
+                # XGBoost numbers this call's iterations from 0; best_iteration and the
+                # model's rounds count the earlier ones too: steps do as well.
+                self._start = int(rounds()) if rounds is not None else 0
                 self._recorder = self._given or recorder_for_active_run()
             return model
 
@@ -105,6 +111,7 @@ def _make_callback_class() -> type:
             return False
 
         def _log(self, recorder: Any, epoch: int, evals_log: Any, force: bool) -> None:
+            epoch += self._start
             keys = self._keys
             metrics: dict[str, float] = {}
             for data, scores in evals_log.items():
@@ -133,7 +140,7 @@ def _make_callback_class() -> type:
                 final = rounds() - 1 if rounds is not None else last
                 if final > last and self._evals_log:
                     # A callback before ours ended training: XGBoost skipped the rest.
-                    self._log(recorder, final, self._evals_log, True)
+                    self._log(recorder, final - self._start, self._evals_log, True)
                     last = final
                 elif self._every and last % self._every:
                     recorder.log_metrics(history.values[-1], step=last)
