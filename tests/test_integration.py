@@ -217,3 +217,32 @@ def test_broken_plugin_path_is_reported_in_status():
         from _fakeml_support import unregister
 
         unregister("broken")
+
+
+def test_on_module_imported_runs_once_for_a_module_already_imported():
+    """Enabling after the framework's import hands the module over exactly once."""
+    import colorsys  # imported before the integration watches it
+
+    from _fakeml_support import unregister
+
+    from autolog.core.integration import register_integration
+
+    seen = []
+
+    class Probe(Integration):
+        name = "probe_colorsys"
+        module = "colorsys"
+        supported = ">=0"
+
+        def patches(self):
+            return []
+
+        def on_module_imported(self, module):
+            seen.append(module.__name__)
+
+    register_integration(Probe)
+    try:
+        get_integration("probe_colorsys").enable()
+        assert seen == [colorsys.__name__]
+    finally:
+        unregister("probe_colorsys")

@@ -205,7 +205,8 @@ class Integration:
             except Exception as exc:  # noqa: BLE001
                 report_internal_error(exc, f"{self.name}: on_enable", silent=config.silent)
         for module_name in self.watched_modules():
-            _watch(module_name)
+            if _watch(module_name):
+                continue  # just watched: an imported module was handed over already
             module = sys.modules.get(module_name)
             if module is not None:
                 self._module_imported(module)
@@ -356,17 +357,18 @@ _watched: set[str] = set()
 _watch_lock = threading.Lock()
 
 
-def _watch(module_name: str) -> None:
-    """Register our post-import hook for ``module_name`` once per process."""
+def _watch(module_name: str) -> bool:
+    """Register our post-import hook for ``module_name`` once per process; True when this
+    call registered it (it then fired at once for a module already imported, for every
+    enabled integration)."""
     with _watch_lock:
         if module_name in _watched:
-            return
+            return False
         _watched.add(module_name)
     from autolog.core.importhooks import when_imported
 
-    # Fires at once when the module is already imported; _module_imported is idempotent.
-
     when_imported(module_name, _on_import)
+    return True
 
 
 def _on_import(module: Any) -> None:
