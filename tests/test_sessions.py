@@ -55,6 +55,40 @@ def test_managed_run_per_training_call_with_core_metrics_and_tags():
     assert {r.data.params["lr"] for r in runs} == {"0.1", "0.2"}
 
 
+def test_log_environment_off_leaves_host_and_python_out():
+    import fakeml as fw
+
+    from autolog.core import provenance
+    from autolog.core.integration import integration_autolog
+
+    integration_autolog("fakeml")(log_environment=False)
+    try:
+        fw.train({"lr": 0.1})
+    finally:
+        provenance.configure({"log_environment": True}, user_runs=None)
+    (run,) = _all_runs()
+    assert run.data.tags["autolog.integration"] == "fakeml"
+    assert not {"autolog.host", "autolog.python_version", "autolog.platform"} & set(
+        run.data.tags)
+
+
+def test_warn_once_warns_once_and_logs_the_repeats_quietly(caplog):
+    import logging
+    import warnings
+
+    from autolog.core import runs
+
+    runs._warned.discard("test-cause")
+    with caplog.at_level(logging.DEBUG, logger="autolog"), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            runs.warn_once("test-cause", "a caveat")
+    assert len(caught) == 1
+    levels = [r.levelno for r in caplog.records if r.getMessage() == "a caveat"]
+    assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+
+
 def test_failed_training_ends_the_managed_run_failed():
     import fakeml as fw
 

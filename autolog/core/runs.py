@@ -505,15 +505,11 @@ class TrainingSession(RunRecorder):
 
 
 def _session_tags(integration: str, framework_version: str | None, config: AutologConfig):
-    import platform
-    import socket
+    tags = {TAG_AUTOLOGGING: integration, "autolog.integration": integration}
+    if config.log_environment:  # the same (cached) tags provenance gives the runs it records
+        from autolog.core import provenance
 
-    tags = {
-        TAG_AUTOLOGGING: integration,
-        "autolog.integration": integration,
-        "autolog.python_version": platform.python_version(),
-        "autolog.host": socket.gethostname(),
-    }
+        tags.update(provenance._environment_tags())
     if framework_version:
         tags[f"autolog.{integration}_version"] = framework_version
     if config.extra_tags:
@@ -541,15 +537,18 @@ def _log():
 
 
 def warn_once(cause: str, message: str) -> None:
-    """A caveat of autologging for the user (not an autolog bug): one warning per cause."""
+    """A caveat of autologging for the user (not an autolog bug): one warning per cause
+    (a log record every time: WARNING the first time, DEBUG after)."""
+    if cause in _warned:
+        _log().debug(message)
+        return
+    _warned.add(cause)
     _log().warning(message)
-    if cause not in _warned:
-        _warned.add(cause)
-        import warnings
+    import warnings
 
-        from autolog.core.errors import AutologWarning
+    from autolog.core.errors import AutologWarning
 
-        warnings.warn(message, AutologWarning, stacklevel=3)
+    warnings.warn(message, AutologWarning, stacklevel=3)
 
 
 def _valid_key(key: str, kind: str) -> bool:
