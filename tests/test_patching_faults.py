@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 
 import pytest
@@ -272,3 +273,23 @@ def test_failing_store_routes_to_a_failing_backend_then_restores(memory_uri):
     assert autolog.get_tracking_uri() == memory_uri
     assert context.current_experiment_id() == experiment_id
     assert "failing:unit" not in context._stores
+
+
+def test_a_forgotten_store_leaves_no_writer_thread_behind(memory_uri):
+    import threading
+
+    from autolog.core import context
+    from autolog.testing import failing_store
+
+    def writers():
+        return [t for t in threading.enumerate() if t.name == "autolog-writer" and t.is_alive()]
+
+    before = len(writers())
+    for _ in range(3):
+        with failing_store("failing:threads"):
+            # buffered for a store that will never take it
+            context.get_logger().log_metric("run", "m", 1.0, 0, 0)
+    deadline = time.monotonic() + 10
+    while len(writers()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(writers()) <= before

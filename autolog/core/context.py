@@ -52,13 +52,19 @@ def install_store(uri: str, backend: object) -> None:
     """Serve ``uri`` with ``backend`` (an object, not one resolved from the URI): for tests
     and tools that bring a backend of their own (`autolog.testing.failing_store`)."""
     with _lock:
+        replaced = _stores.get(uri)
         _stores[uri] = (backend, RunLogger(backend))
+    if replaced is not None:
+        replaced[1].discard()
 
 
 def remove_store(uri: str) -> None:
-    """Forget the backend serving ``uri``; a later use resolves the URI afresh."""
+    """Forget the backend serving ``uri``, and drop what its logger still buffers; a
+    later use resolves the URI afresh."""
     with _lock:
-        _stores.pop(uri, None)
+        removed = _stores.pop(uri, None)
+    if removed is not None:
+        removed[1].discard()
 
 
 def get_store(uri: str | None = None):

@@ -219,6 +219,16 @@ class RunLogger:
                 self._closed = True
                 self._cond.notify_all()
 
+    def discard(self) -> None:
+        """Stop the writer without writing what is still buffered: the store is being
+        forgotten (`context.remove_store`), and nothing flushes it at exit either."""
+        with self._cond:
+            self._pending.clear()
+            self._done = self._appended
+            self._closed = True
+            self._cond.notify_all()
+        _live_loggers.discard(self)
+
     def _after_fork_in_child(self) -> None:
         # The parent's pending items are the parent's to write; the child starts empty.
         self._reset_state()
