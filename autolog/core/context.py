@@ -38,6 +38,9 @@ def get_tracking_uri() -> str:
 
 
 def _store_for(uri: str) -> tuple[object, RunLogger]:
+    store = _stores.get(uri)  # every log_metric comes here: no lock once the store exists
+    if store is not None:
+        return store
     with _lock:
         store = _stores.get(uri)
         if store is None:
