@@ -307,13 +307,13 @@ class Integration:
             message = (f"autolog: {self.name} integration is tested with {self.module} "
                        f"{self.supported}, but {self._framework_version} is installed; {what}.")
             if self._config.silent:
-                patching._log.debug(message)
+                patching._log().debug(message)
             else:
                 import warnings
 
                 from autolog.core.errors import AutologWarning
 
-                patching._log.warning(message)
+                patching._log().warning(message)
                 warnings.warn(message, AutologWarning, stacklevel=2)
 
     # -- status -----------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def _load_entry_points() -> None:
     with _registry_lock:
         for name, value in found:
             if name in BUILTIN_INTEGRATIONS:
-                patching._log.debug("autolog: entry point %s ignored: a built-in has that name",
+                patching._log().debug("autolog: entry point %s ignored: a built-in has that name",
                                     name)
                 continue
             _specs.setdefault(name, value)

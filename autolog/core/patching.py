@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import sys
 import threading
 import warnings
@@ -76,7 +75,11 @@ __all__ = [
     "training_depth",
 ]
 
-_log = logging.getLogger("autolog")
+def _log() -> Any:
+    """The ``autolog`` logger; logging is imported when there is something to log."""
+    import logging
+
+    return logging.getLogger("autolog")
 
 
 class HookError(RuntimeError):
@@ -128,9 +131,9 @@ def report_internal_error(
     _warned_causes.add(key)
     message = f"autolog: {cause} failed ({detail}); the user's code carried on unaffected."
     if silent or not first:
-        _log.debug(message, exc_info=exc)
+        _log().debug(message, exc_info=exc)
         return
-    _log.warning(message, exc_info=exc)
+    _log().warning(message, exc_info=exc)
     warnings.warn(message, AutologWarning, stacklevel=2)
 
 
@@ -678,7 +681,7 @@ def _close_quietly(session, error: BaseException) -> None:
     try:
         session.close(error=error)
     except Exception:  # noqa: BLE001 - already failing; the first error is the one raised
-        _log.debug("autolog: closing the session after an error failed", exc_info=True)
+        _log().debug("autolog: closing the session after an error failed", exc_info=True)
 
 
 # -- the wrapper objects ------------------------------------------------------------------
@@ -790,7 +793,7 @@ class AppliedPatch:
                     message = (f"autolog could not remove its wrapper from {where} "
                                f"({problem}); the wrapper left behind passes calls straight "
                                f"through to the original.")
-                    _log.warning(message)
+                    _log().warning(message)
                     warnings.warn(message, AutologWarning, stacklevel=3)
         self.installs.clear()
 

@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import os
-import queue
 import sys
 import threading
 from collections.abc import Mapping
@@ -177,7 +175,7 @@ def _source_tags() -> dict[str, str]:
     argv = list(sys.argv)
     first = argv[0] if argv else ""
     tags = {
-        TAG_ARGV: json.dumps(argv),
+        TAG_ARGV: _json(argv),
         TAG_CWD: os.getcwd(),
         TAG_SOURCE_TYPE: "LOCAL",
         TAG_ENTRY_POINT: first or "<interactive>",
@@ -193,18 +191,24 @@ def launch_tags(
     """Source tags for a run that ``autolog run`` opens before it sets the script's argv."""
     tags = {
         TAG_ENTRY_POINT: f"-m {target}" if module else target,
-        TAG_ARGV: json.dumps(["-m", target, *args] if module else [target, *args]),
+        TAG_ARGV: _json(["-m", target, *args] if module else [target, *args]),
         TAG_CWD: os.getcwd(),
         TAG_SOURCE_TYPE: "LOCAL",
     }
     if not module:
         tags[TAG_SOURCE_NAME] = os.path.abspath(target)
     if overrides:
-        tags[TAG_OVERRIDES] = json.dumps(dict(overrides))
+        tags[TAG_OVERRIDES] = _json(dict(overrides))
     return tags
 
 
 _env_tags: dict[str, str] | None = None
+
+
+def _json(value: Any) -> str:
+    import json  # at the first run, not at autolog()
+
+    return json.dumps(value)
 
 
 def _environment_tags() -> dict[str, str]:
@@ -564,13 +568,19 @@ def _remove_staging() -> None:
     _staging.clear()
 
 
-_queue: queue.SimpleQueue = queue.SimpleQueue()
+_queue: Any = None  # a queue.SimpleQueue, made with the first job (autolog() stays light)
 _worker: threading.Thread | None = None
 _worker_lock = threading.Lock()
 
 
 def _submit(job: _Job) -> None:
-    global _worker
+    global _worker, _queue
+    if _queue is None:
+        import queue
+
+        with _worker_lock:
+            if _queue is None:
+                _queue = queue.SimpleQueue()
     _queue.put(job)
     if _worker is None or not _worker.is_alive():
         with _worker_lock:
@@ -603,7 +613,7 @@ def _drain_at_exit() -> None:
 
 def _after_fork_in_child() -> None:
     global _queue, _worker, _worker_lock, _cache_lock
-    _queue = queue.SimpleQueue()
+    _queue = None
     _worker = None
     _worker_lock = threading.Lock()
     _cache_lock = threading.Lock()
