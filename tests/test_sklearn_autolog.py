@@ -387,3 +387,18 @@ def test_core_subclass_patch_on_a_mixin_keeps_every_init_subclass():
         applied.revert()
     assert "__init_subclass__" not in module.Mixin.__dict__
     assert type(Late.__dict__["predict"]).__name__ == "function"
+
+
+@pytest.mark.parametrize("with_signature", [True, False])
+def test_input_example_with_and_without_signature(with_signature):
+    """``log_model_signatures=False`` means no signature, also when an input example is
+    logged (the core would otherwise infer one from the example)."""
+    from autolog.core.models import read_model_metadata, resolve_model_uri
+
+    X, y = load_iris(return_X_y=True)
+    autolog.sklearn.autolog(log_input_examples=True, log_model_signatures=with_signature)
+    LogisticRegression(max_iter=200).fit(X, y)
+    run = only_run()
+    meta = read_model_metadata(resolve_model_uri(f"runs:/{run.info.run_id}/model"))
+    assert meta.saved_input_example_info is not None
+    assert (meta.signature is not None) is with_signature

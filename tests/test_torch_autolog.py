@@ -377,6 +377,17 @@ def test_user_defined_optimizer_subclass(digits):
     assert len(history(run, "train_loss")) == 1
 
 
+def test_logging_a_model_by_hand_during_the_run_is_no_checkpoint(digits):
+    """The flavor's own torch.save calls are autolog's, not the user's: not observed."""
+    model = train(digits, epochs=1)
+    run_id = autolog.active_run().info.run_id
+    autolog.pytorch.log_model(model, "by_hand")
+    run = finished_run()
+    assert run.info.run_id == run_id
+    assert "by_hand" in artifacts(run)
+    assert "checkpoints" not in artifacts(run)
+
+
 def test_torch_save_checkpoints_and_size_cap(digits, tmp_path):
     train(digits, epochs=1, save_to=tmp_path / "ckpt.pt")
     run = finished_run()
@@ -468,9 +479,13 @@ def test_other_ranks_are_not_patched(monkeypatch):
 
 
 def trained_weights(digits, seed=0):
-    model = train(digits, epochs=1, seed=seed)
-    while autolog.active_run() is not None:
-        autolog.end_run()
+    """One epoch, with a torch.save checkpoint (so that every hook is exercised)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = train(digits, epochs=1, seed=seed, save_to=os.path.join(tmp, "ckpt.pt"))
+        while autolog.active_run() is not None:
+            autolog.end_run()
     return model.state_dict()
 
 

@@ -456,6 +456,15 @@ def _infer_signature(flavor: Flavor, model: Any, data: Any,
     return ModelSignature(inputs, outputs)
 
 
+def infer_model_signature(model: Any, data: Any, flavor: str | Flavor) -> ModelSignature | None:
+    """The signature of ``model`` for ``data`` (inputs, and outputs of its prediction);
+    None, with a warning, for data no schema describes -- never an error."""
+    from autolog.core.patching import quiet
+
+    with quiet():
+        return _infer_signature(get_flavor(flavor), model, data)
+
+
 def save_model(
     model: Any,
     path: str | os.PathLike,
@@ -466,13 +475,27 @@ def save_model(
     *,
     run_id: str | None = None,
     artifact_path: str | None = None,
+    infer_signature: bool = True,
     **flavor_kwargs: Any,
 ) -> ModelMetadata:
     """Write ``model`` as a model directory at ``path`` (which must not exist or be empty).
 
     With an ``input_example`` and no ``signature``, the signature is inferred from the
-    example and the model's prediction for it. Returns the ``MLmodel`` content.
+    example and the model's prediction for it, unless ``infer_signature=False``. Runs
+    `quiet`: autologging does not observe the framework calls saving makes. Returns the
+    ``MLmodel`` content.
     """
+    from autolog.core.patching import quiet
+
+    with quiet():
+        return _save_model(model, path, flavor, input_example, signature, metadata,
+                           run_id, artifact_path, infer_signature, flavor_kwargs)
+
+
+def _save_model(model: Any, path: str | os.PathLike, flavor: str | Flavor, input_example: Any,
+                signature: ModelSignature | dict | None, metadata: dict[str, Any] | None,
+                run_id: str | None, artifact_path: str | None, infer_signature: bool,
+                flavor_kwargs: dict[str, Any]) -> ModelMetadata:
     import yaml
 
     flavor_obj = get_flavor(flavor)
@@ -497,7 +520,7 @@ def save_model(
     if input_example is not None:
         data, kind = _example_data(input_example)
         example_info = _write_input_example(data, kind, path)
-        if signature is None:
+        if signature is None and infer_signature:
             signature = _infer_signature(flavor_obj, model, data, with_pyfunc)
 
     requirements = flavor_obj.pip_requirements()
@@ -552,6 +575,7 @@ def log_model(
     artifact_path: str | None = None,
     run_id: str | None = None,
     tracking_uri: str | None = None,
+    infer_signature: bool = True,
     **flavor_kwargs: Any,
 ) -> ModelInfo:
     """Save ``model`` as the directory artifact ``<name>/`` of a run; register it when
@@ -579,7 +603,8 @@ def log_model(
     with tempfile.TemporaryDirectory(prefix="autolog-model-") as tmp:
         local = os.path.join(tmp, relative.rsplit("/", 1)[-1])
         meta = save_model(model, local, flavor, input_example, signature, metadata,
-                          run_id=run_id, artifact_path=relative, **flavor_kwargs)
+                          run_id=run_id, artifact_path=relative,
+                          infer_signature=infer_signature, **flavor_kwargs)
         backend.log_artifact(run_id, local, relative)
     _record_history(uri, run_id, meta)
     model_uri = f"runs:/{run_id}/{relative}"

@@ -98,6 +98,21 @@ class _ThreadState(threading.local):
 _state = _ThreadState()
 
 
+class quiet:  # noqa: N801 - used like a function: ``with quiet():``
+    """autolog's own use of a framework (saving a model, inferring its signature): the
+    calls it makes are not observed -- the flavor's ``torch.save`` is no checkpoint, its
+    ``predict`` no prediction to score. Counted as an observer hook, which it is."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _state.observing += 1
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        _state.observing -= 1
+        return False
+
+
 def in_training_call() -> bool:
     """True while this thread is inside a patched training call (of any integration)."""
     return _state.depth > 0

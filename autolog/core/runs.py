@@ -437,6 +437,13 @@ class TrainingSession(RunRecorder):
         self._cpu_started = time.process_time()
         self._peak_rss_started = _peak_rss_bytes()
 
+    def log_model(self, model: Any, flavor: str, name: str = "model", *args: Any,
+                  **kwargs: Any):
+        """As `RunRecorder.log_model`; a signature is inferred from the input example
+        only when the autologging option ``log_model_signatures`` is on."""
+        kwargs.setdefault("infer_signature", self.config.log_model_signatures)
+        return super().log_model(model, flavor, name, *args, **kwargs)
+
     @classmethod
     def open(
         cls,

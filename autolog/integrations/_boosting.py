@@ -274,11 +274,3 @@ def input_sample(data: Any, rows: int = 5) -> Any:
     if hasattr(data, "__array_interface__") and getattr(data, "ndim", 0) == 2:
         return data[:rows]
     return None
-
-
-def model_signature(model: Any, sample: Any) -> Any:
-    if sample is None:
-        return None
-    from autolog.core.signature import infer_signature
-
-    return infer_signature(sample, model.predict(sample))

@@ -222,8 +222,9 @@ def _named_eval_sets(call: Any) -> list[tuple[str, Any]]:
 
 
 def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None:
+    from autolog.core.models import infer_model_signature
     from autolog.core.runs import remember_model
-    from autolog.integrations._boosting import log_importance, model_signature
+    from autolog.integrations._boosting import log_importance
 
     config = session.config
     remember_model(model, session)
@@ -239,7 +240,7 @@ def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None
         with guard("lightgbm: logging the model"):
             signature = None
             if config.log_model_signatures and sample is not None:
-                signature = model_signature(model, sample)
+                signature = infer_model_signature(model, sample, "lightgbm")
             session.log_model(model, "lightgbm", name="model", signature=signature,
                               input_example=sample if config.log_input_examples else None,
                               registered_model_name=config.registered_model_name)

@@ -847,13 +847,9 @@ def _log_model(session, config: SklearnConfig, model: Any, X: Any) -> None:
                                     or config.log_model_signatures) else None
     signature = None
     if example is not None and config.log_model_signatures and hasattr(model, "predict"):
-        from autolog.core.errors import InvalidInputError
-        from autolog.core.signature import infer_signature
+        from autolog.core.models import infer_model_signature
 
-        try:
-            signature = infer_signature(example, model.predict(example))
-        except InvalidInputError:  # data no schema describes (object arrays): none logged
-            signature = None
+        signature = infer_model_signature(model, example, FLAVOR)
     try:
         session.log_model(
             model, FLAVOR, name="model",

@@ -328,7 +328,7 @@ class _Tracker:
         """The run ends (end_run, exit, SIGTERM): log what is still held, then forget it."""
         if self.session is not session:
             return
-        self.session = None  # torch.save below (the model) is not a checkpoint
+        self.session = None  # ended: nothing below is logged into it twice
         try:
             self.account_passes(session, run_end=True)
             self._flush_open_epoch(session)

@@ -279,8 +279,9 @@ def _log_evals_result(session: Any, model: Any, booster: Any, every: int | None)
 
 def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
                     sample: Any) -> None:
+    from autolog.core.models import infer_model_signature
     from autolog.core.runs import remember_model
-    from autolog.integrations._boosting import log_importance, model_signature
+    from autolog.integrations._boosting import log_importance
 
     config = session.config
     remember_model(model, session)
@@ -294,7 +295,7 @@ def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
         with guard("xgboost: logging the model"):
             signature = None
             if config.log_model_signatures and sample is not None:
-                signature = model_signature(model, sample)
+                signature = infer_model_signature(model, sample, "xgboost")
             session.log_model(model, "xgboost", name="model", signature=signature,
                               input_example=sample if config.log_input_examples else None,
                               registered_model_name=config.registered_model_name)
