@@ -402,3 +402,25 @@ def test_input_example_with_and_without_signature(with_signature):
     meta = read_model_metadata(resolve_model_uri(f"runs:/{run.info.run_id}/model"))
     assert meta.saved_input_example_info is not None
     assert (meta.signature is not None) is with_signature
+
+
+@pytest.mark.usefixtures("lenient")
+def test_a_failing_record_costs_that_record_not_the_model():
+    """A user's predict_proba returning strings breaks the training metrics; the model
+    is still logged, and training is unaffected."""
+    import warnings
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        model = OddProba(max_iter=200).fit(X, y)
+    assert model.predict(X[:2]).shape == (2,)
+    run = only_run()
+    assert "model" in artifacts(run.info.run_id)
+
+
+class OddProba(LogisticRegression):
+    """Module level, so that it pickles; its probabilities are strings."""
+
+    def predict_proba(self, X):
+        return np.full((len(X), 3), "x")

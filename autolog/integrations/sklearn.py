@@ -36,7 +36,7 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.integration import Integration, integration_autolog
-from autolog.core.patching import Patch, SubclassPatch
+from autolog.core.patching import Patch, SubclassPatch, guard
 from autolog.core.runs import RunRecorder, recorder_for_model, remember_model, warn_once
 
 __all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]  # + the flavor's log/load/save_model
@@ -213,20 +213,27 @@ def on_partial_fit(session, call) -> None:
 def _after_training(session, config, estimator, method, result, X, y, sample_weight) -> None:
     search = _search_class()
     is_search = search is not None and isinstance(estimator, search)
+    # Each record on its own: one that fails (a user's predict_proba returning strings)
+    # costs that record only, never the model.
     if config.log_training_metrics:
         labels = result if method == "fit_predict" else None
         if not is_search or hasattr(estimator, "best_estimator_"):
-            session.log_metrics(training_metrics(estimator, X, y, sample_weight, labels))
-    _log_curves(session, _inner_estimator(estimator))
+            with guard("sklearn: training metrics"):
+                session.log_metrics(training_metrics(estimator, X, y, sample_weight, labels))
+    with guard("sklearn: curves"):
+        _log_curves(session, _inner_estimator(estimator))
     if config.log_plots and y is not None and _is_classifier(estimator) \
             and (not is_search or hasattr(estimator, "best_estimator_")):
-        _log_classifier_plots(session, estimator, X, y, sample_weight)
+        with guard("sklearn: plots"):
+            _log_classifier_plots(session, estimator, X, y, sample_weight)
     model = estimator
     if is_search:
-        _log_search(session, config, estimator)
+        with guard("sklearn: search results"):
+            _log_search(session, config, estimator)
         model = getattr(estimator, "best_estimator_", None)
     if config.log_models and model is not None:
-        _log_model(session, config, model, X)
+        with guard("sklearn: logging the model"):
+            _log_model(session, config, model, X)
 
 
 def _search_class() -> type | None:
