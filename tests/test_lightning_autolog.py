@@ -97,6 +97,16 @@ def test_explicit_callback_without_patching(tmp_path):
     assert "val_loss" in run.data.metrics
 
 
+def test_explicit_callback_while_autologging_is_one_run(tmp_path):
+    """Your own AutologCallback while the patch is on: it logs into the fit's run."""
+    fit(tmp_path, [autolog.lightning.AutologCallback()], epochs=1)
+    runs = autolog.search_runs()
+    assert len(runs) == 1, [r.data.tags.get("mlflow.parentRunId") for r in runs]
+    (run,) = runs
+    assert run.info.status == "FINISHED"
+    assert run.data.params["optimizer_name"] == "SGD" and "val_loss" in run.data.metrics
+
+
 def _weights(model):
     return [p.detach().clone() for p in model.parameters()]
 

@@ -64,16 +64,21 @@ def on_fit(session: Any, call: Any) -> None:
     """``Trainer.fit``: our callback joins the trainer's for this fit, then leaves."""
     trainer = call.instance
     callbacks = trainer.callbacks
+    existing = next((c for c in callbacks if type(c).__name__ == "AutologCallback"
+                     and type(c).__module__ == __name__), None)
     added = None
-    if not any(type(c).__name__ == "AutologCallback" and type(c).__module__ == __name__
-               for c in callbacks):
+    if existing is None:
         added = _callback_class_for(trainer)(session=session)
         callbacks.append(added)
+    elif existing._session is None:
+        existing._session = session  # the user's own callback logs into this fit's run
     try:
         call.proceed()
     finally:
         if added is not None and added in trainer.callbacks:
             trainer.callbacks.remove(added)
+        if existing is not None and existing._session is session:
+            existing._session = None
 
 
 # -- the callback -----------------------------------------------------------------------------
