@@ -215,15 +215,10 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _optimizer_params(optimizer: Any, index: int) -> dict[str, Any]:
+    from autolog.integrations.torch import optimizer_params
+
     inner = getattr(optimizer, "optimizer", optimizer)  # LightningOptimizer wraps one
-    prefix = "" if index == 0 else f"optimizer{index}_"
-    params: dict[str, Any] = {f"{prefix}optimizer_name": type(inner).__name__}
-    for k, group in enumerate(inner.param_groups):
-        suffix = "" if k == 0 else f"_group{k}"
-        for key, value in group.items():
-            if key != "params" and not key.startswith("_"):
-                params[f"{prefix}{key}{suffix}"] = value
-    return params
+    return optimizer_params(inner, "" if index == 0 else f"optimizer{index}_")
 
 
 def _numbers(metrics: Any) -> dict[str, float]:
@@ -262,16 +257,10 @@ def _log_callback_state(session: Any, trainer: Any) -> None:
 
 def _log_model(session: Any, pl_module: Any) -> None:
     from autolog.core.runs import remember_model
+    from autolog.integrations.torch import log_module
 
-    total = sum(p.numel() for p in pl_module.parameters())
-    trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
-    session.log_params({"model_num_params": total, "model_num_trainable_params": trainable})
-    session.log_text(f"{pl_module}\n\nparameters: {total}\ntrainable parameters: "
-                     f"{trainable}\n", "model_summary.txt")
     remember_model(pl_module, session)
-    if session.config.log_models:
-        session.log_model(pl_module, "pytorch", name="model",
-                          registered_model_name=session.config.registered_model_name)
+    log_module(session, pl_module, "model", session.config.registered_model_name)
 
 
 autolog = integration_autolog(INTEGRATION)

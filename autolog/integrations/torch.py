@@ -356,14 +356,7 @@ class _Tracker:
         state = _OptimizerState(len(self.optimizers), optimizer)
         self.optimizers[optimizer] = state
         self.states.append(state)
-        params = {f"{state.prefix}optimizer_name": type(optimizer).__name__}
-        for k, group in enumerate(optimizer.param_groups):
-            suffix = "" if k == 0 else f"_group{k}"
-            for key, value in group.items():
-                if key == "params" or key.startswith("_"):
-                    continue
-                params[f"{state.prefix}{key}{suffix}"] = _param_value(value)
-        session.log_params(params)
+        session.log_params(optimizer_params(optimizer, state.prefix))
         self._find_models(optimizer, session)
         return state
 
@@ -530,20 +523,23 @@ class _Tracker:
         models = self.models
         config = session.config
         for index, model in enumerate(models):
-            name = "model" if len(models) == 1 else f"model_{index}"
-            total = sum(p.numel() for p in model.parameters())
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            session.log_params({f"{name}_num_params": total,
-                                f"{name}_num_trainable_params": trainable})
-            session.log_text(f"{model}\n\nparameters: {total}\ntrainable parameters: "
-                             f"{trainable}\n", f"{name}_summary.txt")
-            if config.log_models:
-                session.log_model(model, FLAVOR, name=name,
-                                  registered_model_name=config.registered_model_name
-                                  if len(models) == 1 else None)
+            log_module(session, model, "model" if len(models) == 1 else f"model_{index}",
+                       config.registered_model_name if len(models) == 1 else None)
 
 
 _tracker = _Tracker()
+
+
+def log_module(session: Any, module: Any, name: str, registered_model_name: str | None) -> None:
+    """Parameter counts, the architecture as ``<name>_summary.txt`` and (``log_models``)
+    the module through the ``pytorch`` flavor; shared with the Lightning integration."""
+    total = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    session.log_params({f"{name}_num_params": total, f"{name}_num_trainable_params": trainable})
+    session.log_text(f"{module}\n\nparameters: {total}\ntrainable parameters: {trainable}\n",
+                     f"{name}_summary.txt")
+    if session.config.log_models:
+        session.log_model(module, FLAVOR, name=name, registered_model_name=registered_model_name)
 
 
 def _unwrap(module: Any) -> Any:
@@ -566,6 +562,19 @@ def _number(value: Any) -> float | None:
     if device is not None and getattr(device, "type", None) == "cpu" and value.numel() == 1:
         return float(value)
     return None
+
+
+def optimizer_params(optimizer: Any, prefix: str = "") -> dict[str, Any]:
+    """``optimizer_name`` and each param group's hyperparameters (group k > 0 as
+    ``<key>_group<k>``), a tensor value as its number; shared with the Lightning
+    integration."""
+    params: dict[str, Any] = {f"{prefix}optimizer_name": type(optimizer).__name__}
+    for k, group in enumerate(optimizer.param_groups):
+        suffix = "" if k == 0 else f"_group{k}"
+        for key, value in group.items():
+            if key != "params" and not key.startswith("_"):
+                params[f"{prefix}{key}{suffix}"] = _param_value(value)
+    return params
 
 
 def _param_value(value: Any) -> Any:
