@@ -48,7 +48,6 @@ import shutil
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 
 from autolog.backends.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingBackend
@@ -257,9 +256,6 @@ def _paged(call, max_results: int | None = None, page_size: int = 1000) -> list:
 
 # -- the backend ------------------------------------------------------------------------
 
-_live_backends: weakref.WeakSet[MlflowBackend] = weakref.WeakSet()
-
-
 class MlflowBackend(TrackingBackend):
     """`TrackingBackend` forwarding to MLflow's ``MlflowClient`` (see the module doc)."""
 
@@ -307,7 +303,6 @@ class MlflowBackend(TrackingBackend):
         self._run_names: dict[str, str] = {}
         self._experiment_names: dict[str, str] = {DEFAULT_EXPERIMENT_ID: DEFAULT_EXPERIMENT_NAME}
         self.sent_after_outage = 0
-        _live_backends.add(self)
 
     def __repr__(self) -> str:
         return f"MlflowBackend({self.uri!r})"

@@ -755,10 +755,6 @@ class AppliedPatch:
         self._wrapper = functools.partial(dispatch, self)
         self._seen: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
 
-    @property
-    def handles(self) -> list[Any]:
-        return [i.handle for i in self.installs]
-
     def _wrap(self, parent: Any, name: str) -> Any:
         import wrapt
 

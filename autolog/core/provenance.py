@@ -121,11 +121,6 @@ def note_seed(source: str, value: Any) -> None:
         RunRecorder(run.info.run_id, run.uri).set_tags({SEED_PREFIX + source: text})
 
 
-def seeds() -> dict[str, str]:
-    """The last seed set per source in this process."""
-    return dict(_seeds)
-
-
 def _seed_text(value: Any) -> str:
     try:
         if hasattr(value, "tolist"):  # a numpy array or scalar

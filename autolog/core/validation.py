@@ -6,7 +6,6 @@ Each check is cheap on the hot path: a key seen once is remembered.
 
 from __future__ import annotations
 
-import math
 import numbers
 import posixpath
 import re
@@ -112,5 +111,3 @@ def artifact_path(path: str | None) -> str:
     return "" if normal == "." else normal
 
 
-def is_nan(value: float) -> bool:
-    return math.isnan(value)
