@@ -195,6 +195,70 @@ def test_native_train_two_eval_sets_and_booster_model(lgb_autolog, data):
     np.testing.assert_allclose(loaded.predict(Xv), booster.predict(Xv))
 
 
+#: ``valid_sets``/``valid_names`` in every form ``lightgbm.train`` accepts (engine.py): a
+#: lone Dataset, a list, a tuple, a generator; names absent, a list, a tuple, one string;
+#: the training set among them. -> the metric prefixes LightGBM itself reports.
+VALID_FORMS = {
+    "dataset": (lambda t, v: v, None, ["valid_0"]),
+    "dataset-named": (lambda t, v: v, "holdout", ["holdout"]),
+    "list": (lambda t, v: [v], None, ["valid_0"]),
+    "tuple": (lambda t, v: (v,), ["holdout"], ["holdout"]),
+    "generator": (lambda t, v: (d for d in (v,)), None, ["valid_0"]),
+    "train-and-valid": (lambda t, v: (t, v), None, ["training", "valid_1"]),
+    "train-named": (lambda t, v: [v, t], ("holdout", "fit"), ["holdout", "fit"]),
+}
+
+
+@pytest.mark.parametrize("form", sorted(VALID_FORMS))
+def test_native_train_every_valid_sets_form(lgb_autolog, data, form):
+    """Issue 15 defect 2: ``valid_sets=<a Dataset>`` raised inside the hook and the
+    training's metrics, early stopping and model were lost."""
+    make, names, expected = VALID_FORMS[form]
+    X, y, Xv, yv = data
+    train_set = lgb.Dataset(X, y)
+    valid = lgb.Dataset(Xv, yv, reference=train_set)
+    record: dict = {}
+    booster = lgb.train({"objective": "binary", "learning_rate": 0.5, **QUIET}, train_set,
+                        300, valid_sets=make(train_set, valid), valid_names=names,
+                        callbacks=[lgb.record_evaluation(record),
+                                   lgb.early_stopping(2, verbose=False)])
+    assert sorted(record) == sorted(expected)
+    run = only_run()
+    assert run.info.status == "FINISHED"
+    ran = len(record[expected[0]]["binary_logloss"])
+    assert ran < 300
+    for name in expected:
+        steps = history(run.info.run_id, f"{name}-binary_logloss")
+        assert steps[:ran] == [(i, pytest.approx(v))
+                               for i, v in enumerate(record[name]["binary_logloss"])]
+    assert run.data.metrics["best_iteration"] == booster.best_iteration
+    assert run.data.metrics["stopped_iteration"] == ran
+    valid_name = next(n for n in expected if n not in ("training", "fit"))
+    assert run.data.tags[f"dataset.{valid_name}.shape"] == "169x30"
+    assert not {"dataset.training.shape", "dataset.fit.shape"} & set(run.data.tags)
+    loaded = autolog.lightgbm.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_allclose(loaded.predict(Xv), booster.predict(Xv))
+
+
+@pytest.mark.parametrize("names, with_train, expected", [
+    (None, True, ["training", "valid_1"]),
+    ("holdout", False, ["holdout"]),
+    (["fit", "holdout"], True, ["fit", "holdout"]),
+])
+def test_wrapper_eval_names_forms_and_training_data_as_eval_set(lgb_autolog, data, names,
+                                                                with_train, expected):
+    X, y, Xv, yv = data
+    model = lgb.LGBMClassifier(n_estimators=4, **QUIET)
+    eval_set = [(X, y), (Xv, yv)] if with_train else (Xv, yv)
+    model.fit(X, y, eval_set=eval_set, eval_names=names)
+    assert sorted(model.evals_result_) == sorted(expected)
+    run = only_run()
+    for name in expected:
+        assert len(history(run.info.run_id, f"{name}-binary_logloss")) == 4
+    assert run.data.tags[f"dataset.{expected[-1]}.shape"] == "169x30"
+    assert not {"dataset.training.shape", "dataset.fit.shape"} & set(run.data.tags)
+
+
 def test_cv_mean_and_std(lgb_autolog, data):
     X, y, _, _ = data
     result = lgb.cv({"objective": "binary", **QUIET}, lgb.Dataset(X, y), 4, nfold=3,

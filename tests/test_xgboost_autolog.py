@@ -196,6 +196,43 @@ def test_native_train_two_eval_sets(xgb_autolog, data):
     np.testing.assert_array_equal(loaded.predict(dvalid), booster.predict(dvalid))
 
 
+#: ``evals`` in the forms ``xgboost.train`` accepts (any iterable of (DMatrix, name) pairs:
+#: it calls ``list(evals)``) -> the names XGBoost reports.
+EVALS_FORMS = {
+    "list-of-tuples": (lambda t, v: [(v, "valid")], ["valid"]),
+    "tuple-of-tuples": (lambda t, v: ((t, "train"), (v, "valid")), ["train", "valid"]),
+    "list-of-lists": (lambda t, v: [[v, "holdout"]], ["holdout"]),
+    "generator": (lambda t, v: ((d, n) for d, n in [(v, "valid")]), ["valid"]),
+    "iterator-with-train": (lambda t, v: iter([(t, "fit"), (v, "valid")]), ["fit", "valid"]),
+}
+
+
+@pytest.mark.parametrize("form", sorted(EVALS_FORMS))
+def test_native_train_every_evals_form(xgb_autolog, data, form):
+    """Every ``evals`` form: metrics under XGBoost's names, early stopping, the model; a
+    generator is still seen whole by XGBoost (reading it must not consume the user's)."""
+    make, expected = EVALS_FORMS[form]
+    X, y, Xv, yv = data
+    dtrain, dvalid = xgb.DMatrix(X, y), xgb.DMatrix(Xv, yv)
+    evals = make(dtrain, dvalid)
+    result: dict = {}
+    booster = xgb.train({"objective": "binary:logistic", "eta": 0.6}, dtrain, 300,
+                        evals=evals, evals_result=result, early_stopping_rounds=3,
+                        verbose_eval=False)
+    assert sorted(result) == sorted(expected)
+    run = only_run()
+    for name in expected:
+        assert history(run.info.run_id, f"{name}-logloss")[:len(result[name]["logloss"])] == [
+            (i, pytest.approx(v)) for i, v in enumerate(result[name]["logloss"])]
+    assert run.data.metrics["best_iteration"] == booster.best_iteration
+    assert run.data.metrics["stopped_iteration"] == booster.num_boosted_rounds() - 1 < 299
+    valid_name = next(n for n in expected if n not in ("train", "fit"))
+    assert run.data.tags[f"dataset.{valid_name}.shape"] == "169x30"
+    assert "dataset.fit.shape" not in run.data.tags
+    loaded = autolog.xgboost.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_array_equal(loaded.predict(dvalid), booster.predict(dvalid))
+
+
 def test_early_stopping_with_and_without_users_callback(xgb_autolog, data):
     X, y, Xv, yv = data
     dtrain, dvalid = xgb.DMatrix(X, y), xgb.DMatrix(Xv, yv)

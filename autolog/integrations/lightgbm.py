@@ -203,22 +203,56 @@ def on_fit(session: Any, call: Any) -> Any:
 
 
 def _named_valid(call: Any) -> list[tuple[str, Any]]:
-    valid_sets = call.argument("valid_sets") or ()
-    names = call.argument("valid_names") or ()
-    return [(str(names[i]) if i < len(names) else f"valid_{i}", data)
-            for i, data in enumerate(valid_sets)]
+    """``(name, Dataset)`` of ``lightgbm.train``'s validation sets, named as LightGBM's
+    engine names them: a single Dataset or any iterable of them, ``valid_names`` a list,
+    a tuple, one string or None; the training set among them is ``training`` (or its
+    given name) and is left out here (it is the ``train`` dataset already)."""
+    from lightgbm import Dataset
+
+    valid_sets = call.argument("valid_sets")
+    if valid_sets is None:
+        return []
+    if isinstance(valid_sets, Dataset):
+        valid_sets = [valid_sets]
+    elif not isinstance(valid_sets, (list, tuple)):
+        # A generator: LightGBM iterates it once, so the call gets the same items as a
+        # tuple (a tuple, not a list: train type-checks list items, not tuple items).
+        valid_sets = tuple(valid_sets)
+        call.set_argument("valid_sets", valid_sets)
+    names = call.argument("valid_names")
+    if isinstance(names, str):
+        names = [names]
+    train_set = call.argument("train_set")
+    return [(str(names[i]) if names is not None and len(names) > i else f"valid_{i}", data)
+            for i, data in enumerate(valid_sets) if data is not train_set]
 
 
 def _named_eval_sets(call: Any) -> list[tuple[str, Any]]:
+    """``(name, X)`` of a wrapper's evaluation sets, as ``LGBMModel.fit`` builds them
+    (``eval_set`` a list or one pair; ``eval_X`` one input or a tuple; a set that is the
+    training data itself is LightGBM's ``training`` and is left out)."""
     eval_set = call.argument("eval_set")
     if eval_set is None and call.argument("eval_X") is not None:
-        eval_x = call.argument("eval_X")
-        eval_set = [(x, None) for x in (eval_x if isinstance(eval_x, tuple) else (eval_x,))]
+        eval_x, eval_y = call.argument("eval_X"), call.argument("eval_y")
+        if isinstance(eval_x, tuple) and isinstance(eval_y, tuple):
+            eval_set = list(zip(eval_x, eval_y))
+        else:
+            eval_set = [(eval_x, eval_y)]
     if isinstance(eval_set, tuple):
         eval_set = [eval_set]
-    names = call.argument("eval_names") or ()
-    return [(str(names[i]) if i < len(names) else f"valid_{i}", pair[0])
-            for i, pair in enumerate(eval_set or ()) if isinstance(pair, (list, tuple))]
+    names = call.argument("eval_names")
+    if isinstance(names, str):
+        names = [names]
+    X, y = call.argument("X"), call.argument("y")
+    named = []
+    for i, pair in enumerate(eval_set or ()):
+        if not isinstance(pair, (list, tuple)) or not pair:
+            continue
+        if pair[0] is X and len(pair) > 1 and pair[1] is y:
+            continue
+        named.append((str(names[i]) if names is not None and len(names) > i else f"valid_{i}",
+                      pair[0]))
+    return named
 
 
 def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None:

@@ -248,11 +248,20 @@ def on_fit(session: Any, call: Any) -> Any:
 
 
 def _named_evals(call: Any) -> list[tuple[str, Any]]:
-    named = []
-    for item in call.argument("evals") or ():
-        if isinstance(item, (list, tuple)) and len(item) == 2:
-            named.append((str(item[1]), item[0]))
-    return named
+    """``(name, DMatrix)`` of ``xgboost.train``'s ``evals``, which XGBoost takes as any
+    iterable of ``(DMatrix, name)`` pairs (it calls ``list(evals)``); the training
+    DMatrix among them is the ``train`` dataset already and is left out."""
+    evals = call.argument("evals")
+    if not evals:
+        return []
+    if not isinstance(evals, (list, tuple)):
+        # A generator: read once here, so the call gets the same items as a list (what
+        # XGBoost makes of it anyway).
+        evals = list(evals)
+        call.set_argument("evals", evals)
+    dtrain = call.argument("dtrain")
+    return [(str(item[1]), item[0]) for item in evals
+            if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] is not dtrain]
 
 
 def _log_evals_result(session: Any, model: Any, booster: Any, every: int | None) -> None:
