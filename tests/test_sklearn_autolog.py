@@ -424,3 +424,68 @@ class OddProba(LogisticRegression):
 
     def predict_proba(self, X):
         return np.full((len(X), 3), "x")
+
+
+# -- the complete record of a fit with default options (issue 19: nothing dropped) ------
+
+IRIS_LR_PARAMS = {
+    "C": "1.0", "class_weight": "None", "dual": "False", "fit_intercept": "True",
+    "intercept_scaling": "1", "l1_ratio": "0.0", "max_iter": "200", "n_jobs": "None",
+    "penalty": "deprecated", "random_state": "None", "solver": "lbfgs", "tol": "0.0001",
+    "verbose": "0", "warm_start": "False",
+}
+IRIS_LR_METRICS = {
+    "training_accuracy_score": 0.9733333333333334, "training_f1_score": 0.9733226623982926,
+    "training_log_loss": 0.11954966540353854, "training_precision_score": 0.9738247863247863,
+    "training_recall_score": 0.9733333333333333, "training_roc_auc": 0.9984,
+    "training_score": 0.9733333333333334,
+}
+IRIS_LR_TAGS = {
+    "autolog.framework.sklearn", "autolog.host", "autolog.integration", "autolog.platform",
+    "autolog.python_version", "autolog.sklearn_version", "autolog.source.argv",
+    "autolog.source.cwd", "autolog.source.entry_point", "dataset.digest", "dataset.shape",
+    "dataset.type", "estimator_class", "estimator_name", "mlflow.autologging",
+    "mlflow.runName", "mlflow.source.name", "mlflow.source.type", "mlflow.user",
+}
+IRIS_LR_ARTIFACTS = {"environment/python_env.yaml", "environment/requirements.txt",
+                     "training_confusion_matrix.png"}
+MODEL_ARTIFACTS = {"model/MLmodel", "model/conda.yaml", "model/model.pkl",
+                   "model/python_env.yaml", "model/requirements.txt"}
+
+
+def _stored_files(store, run_id, path=""):
+    files = []
+    for info in store.list_artifacts(run_id, path):
+        files += _stored_files(store, run_id, info.path) if info.is_dir else [info.path]
+    return set(files)
+
+
+@pytest.mark.parametrize("log_models", [True, False])
+def test_the_record_of_a_fit_with_default_options_is_complete_after_flush(
+        log_models, monkeypatch, tmp_path):
+    """Everything a default-options fit records is in the store once `autolog.flush()`
+    returns -- read straight from the store, not through a read that settles first.
+    The expected record was taken from the code before the per-fit cost work (issue 19):
+    taking work off the user's thread must drop nothing."""
+    from autolog.core import context
+
+    monkeypatch.chdir(tmp_path)  # no git work tree: the same tags wherever the suite runs
+    autolog.autolog(log_models=log_models)
+    X, y = load_iris(return_X_y=True)
+    LogisticRegression(max_iter=200).fit(X, y)
+    autolog.flush()
+    store = context.get_store()
+    [found] = store.search_runs([context.current_experiment_id()])
+    run = store.get_run(found.info.run_id)
+    assert run.info.status == "FINISHED" and run.info.end_time is not None
+    assert run.data.params == IRIS_LR_PARAMS
+    assert set(run.data.metrics) == {*IRIS_LR_METRICS, "n_iter", "training_cpu_seconds",
+                                     "training_duration_seconds",
+                                     "training_peak_rss_growth_mb"}
+    for key, value in IRIS_LR_METRICS.items():
+        assert run.data.metrics[key] == pytest.approx(value, rel=1e-9), key
+    expected_tags = IRIS_LR_TAGS | ({"mlflow.log-model.history"} if log_models else set())
+    assert set(run.data.tags) == expected_tags
+    assert run.data.tags["dataset.shape"] == "150x4"
+    expected_files = IRIS_LR_ARTIFACTS | (MODEL_ARTIFACTS if log_models else set())
+    assert _stored_files(store, run.info.run_id) == expected_files
