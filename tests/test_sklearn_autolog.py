@@ -489,3 +489,52 @@ def test_the_record_of_a_fit_with_default_options_is_complete_after_flush(
     assert run.data.tags["dataset.shape"] == "150x4"
     expected_files = IRIS_LR_ARTIFACTS | (MODEL_ARTIFACTS if log_models else set())
     assert _stored_files(store, run.info.run_id) == expected_files
+
+
+# -- empty inputs (issue 15, defect 3) ---------------------------------------------------------
+
+
+def _empty_inputs():
+    import pandas as pd
+    import scipy.sparse as sp
+
+    return {
+        "no rows": (np.empty((0, 4)), np.empty(0)),
+        "no rows, no columns": (np.empty((0, 0)), np.empty(0)),
+        "no columns": (np.empty((5, 0)), np.array([0, 1, 0, 1, 0])),
+        "empty DataFrame": (pd.DataFrame(np.empty((0, 4)), columns=list("abcd")),
+                            pd.Series([], dtype=float)),
+        "DataFrame without columns": (pd.DataFrame(index=range(4)), np.array([0, 1, 0, 1])),
+        "empty sparse": (sp.csr_matrix((0, 4)), np.empty(0)),
+        "empty Fortran-ordered": (np.asfortranarray(np.empty((0, 3))), np.empty(0)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_empty_inputs()))
+def test_an_empty_input_gets_the_users_own_error_unchanged(case):
+    """sklearn's ValueError about the empty input reaches the user as it would without
+    autolog -- also under AUTOLOG_STRICT (this suite's mode): no internal error, no
+    AutologWarning."""
+    X, y = _empty_inputs()[case]
+    autolog.autolog(disable=True)
+    with pytest.raises(ValueError) as bare:
+        LogisticRegression().fit(X, y)
+    autolog.sklearn.autolog()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError) as logged:
+            LogisticRegression().fit(X, y)
+    assert type(logged.value) is type(bare.value) and str(logged.value) == str(bare.value)
+    assert not [w for w in caught if issubclass(w.category, AutologWarning)]
+    run = only_run()
+    assert run.info.status == "FAILED"
+
+
+@pytest.mark.parametrize("case", list(_empty_inputs()))
+def test_empty_inputs_get_a_digest_of_their_type_and_shape(case):
+    from autolog.integrations.sklearn import dataset_tags, digest
+
+    X, y = _empty_inputs()[case]
+    tags = dataset_tags(X, y)
+    assert len(tags["dataset.digest"]) == 16
+    assert digest(X, y) != digest(np.empty((1, 4)), np.empty(1))

@@ -363,6 +363,8 @@ def _hash_array(hasher, array: Any) -> None:
                                          else 1))
     rows = max(1, DIGEST_MAX_BYTES // row_bytes)
     head = array[:rows] if array.ndim else array
+    if head.size == 0:  # nothing to hash beyond type and shape (memoryview cannot cast it)
+        return
     if not head.flags.c_contiguous:
         head = np.ascontiguousarray(head)  # a bounded copy of the head only
     hasher.update(memoryview(head).cast("B"))
