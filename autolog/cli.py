@@ -513,6 +513,8 @@ class _RunCommand(click.Command):
 @click.option("--no-run", is_flag=True,
               help="Open no run around the script: each training gets its own run.")
 @click.option("-m", "module", is_flag=True, help="Run a module, as python -m does.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No closing line on stderr saying where the run went.")
 @click.option("-P", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
               help="Set the script's --KEY option to VALUE (argparse/click); logged as a param.")
 @click.argument("target", nargs=-1, type=click.UNPROCESSED, metavar="SCRIPT [ARGS]...")
@@ -526,6 +528,7 @@ def run_command(
     system_metrics: bool,
     no_run: bool,
     module: bool,
+    quiet: bool,
     overrides: dict[str, str],
     target: tuple[str, ...],
 ) -> None:
@@ -538,9 +541,9 @@ def run_command(
       autolog run -- python train.py
 
     The script runs in this process as __main__, inside a run named after it; the exit
-    status is the script's. After '--', the command runs with every Python process it
-    starts autologged (through a sitecustomize on PYTHONPATH); each training gets its
-    own run.
+    status is the script's, and a last line on stderr names the run and its store
+    (--quiet: none). After '--', the command runs with every Python process it starts
+    autologged (through a sitecustomize on PYTHONPATH); each training gets its own run.
     """
     from autolog import launcher
 
@@ -552,6 +555,7 @@ def run_command(
         log_models=False if no_models else None,
         log_system_metrics=True if system_metrics else None,
         open_run=not no_run,
+        quiet=quiet,
         overrides=overrides,
     )
     as_command = ctx.meta.get("autolog.run.command", False)
@@ -568,7 +572,8 @@ def run_command(
             code = _guard(lambda: launcher.run_command(target, options))
         else:
             code = _guard(
-                lambda: launcher.run_script(target[0], target[1:], options, module=module)
+                lambda: launcher.run_script(target[0], target[1:], options, module=module,
+                                            owns_process=True)
             )
     except launcher.LaunchError as exc:
         click.echo(f"autolog: {exc}", err=True)

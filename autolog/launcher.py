@@ -9,6 +9,15 @@ Two modes, both behind ``autolog run`` (see `autolog.cli`):
   exception or a non-zero exit, KILLED on Ctrl-C or SIGTERM. The exit status is the one
   ``python train.py`` would give: 0, the ``SystemExit`` code, 1 after printing the
   traceback of an uncaught exception, 130 after Ctrl-C, 143 after SIGTERM.
+
+  The script's exit is the interpreter's own (CPython's ``Py_FinalizeEx``): threading's
+  exit hooks (``threading._register_atexit``: loky, concurrent.futures), then the join of
+  the non-daemon threads (both ``threading._shutdown``), then the atexit handlers, the
+  script's first. The wrapping run ends in one of those atexit handlers, registered just
+  before the script runs, so it ends after everything the script does at exit and before
+  autolog's own exit handlers flush. SIGTERM, or Ctrl-C while waiting for threads, ends
+  the run KILLED and leaves at once (``os._exit``), as a killed ``python`` would;
+  ``os._exit`` in the script leaves the run RUNNING, as any killed process does.
 - **Subprocess** (``autolog run -- COMMAND [args]``): `run_command` runs any command
   (``torchrun ...``, ``python train.py``, a shell script) with ``autolog/_bootstrap`` put
   first on ``PYTHONPATH``. Its ``sitecustomize`` calls `bootstrap_from_env` in every
@@ -21,6 +30,7 @@ Two modes, both behind ``autolog run`` (see `autolog.cli`):
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -65,6 +75,7 @@ class LaunchOptions:
     log_models: bool | None = None  # None: autolog()'s default
     log_system_metrics: bool | None = None
     open_run: bool = True
+    quiet: bool = False  # no closing line saying where the run went
     extra: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, str] = field(default_factory=dict)  # -P key=value
 
@@ -93,12 +104,23 @@ class Terminated(SystemExit):
 
 
 def run_script(
-    target: str, args: Sequence[str], options: LaunchOptions, *, module: bool = False
+    target: str,
+    args: Sequence[str],
+    options: LaunchOptions,
+    *,
+    module: bool = False,
+    owns_process: bool = False,
 ) -> int:
     """Run ``target`` (a path, or a module name when ``module``) with autologging on.
 
     Returns the exit status ``python`` would have given; a missing file or module raises
     `LaunchError` before anything is logged.
+
+    ``owns_process``: the caller exits with the returned status right away (``autolog
+    run``). The script's threads, threading exit hooks and atexit handlers then run here,
+    as the interpreter runs them at exit, and the run ends after them. Without it (a
+    caller that lives on, such as a test) the run ends when the script's code returns;
+    its threads and atexit handlers stay the caller process's.
     """
     if not module and not os.path.exists(target):
         raise LaunchError(
@@ -110,46 +132,118 @@ def run_script(
     _set_path0(os.getcwd() if module else os.path.dirname(os.path.realpath(target)))
     args = apply_overrides(target, args, options.overrides, module=module)
     try:
-        return _run_in_process(target, args, options, module)
+        return _run_in_process(target, args, options, module, owns_process)
     finally:
         sys.argv[:] = saved_argv
         if saved_path0 is not None:
             _set_path0(saved_path0)
 
 
-def _run_in_process(target: str, args: Sequence[str], options: LaunchOptions, module: bool) -> int:
-    import autolog
-
+def _run_in_process(
+    target: str, args: Sequence[str], options: LaunchOptions, module: bool, owns_process: bool
+) -> int:
     _configure_destination(options)
     _enable_autolog(options.autolog_options())
     if module:
         _check_module(target)
 
-    run = None
-    if options.open_run:
-        run = _start_wrapping_run(target, args, module, options)
-
-    previous_sigterm = _install_sigterm_handler()
+    run = _start_wrapping_run(target, args, module, options) if options.open_run else None
+    ending = _Ending(run, options)
+    # threading._shutdown from another thread would wait for that thread itself
+    owns_process = owns_process and threading.current_thread() is threading.main_thread()
+    if owns_process:
+        atexit.register(ending.finish)  # LIFO: after the script's own atexit handlers
+    previous_sigterm = _install_sigterm_handler(ending)
     try:
-        status, exit_code = _execute(target, args, module)
-        if status != "KILLED":
-            try:  # as python does before exiting: the run ends after the script's threads
-                _join_non_daemon_threads()
-            except Terminated:
-                status, exit_code = "KILLED", EXIT_SIGTERM
-            except KeyboardInterrupt:
-                status, exit_code = "KILLED", EXIT_SIGINT
+        ending.status, ending.exit_code = _execute(target, args, module)
+        if owns_process:
+            if ending.exit_code == EXIT_SIGTERM and ending.status == "KILLED":
+                _leave_now(ending, EXIT_SIGTERM)  # python dies here: no join, no atexit
+            _exit_as_the_interpreter(ending)
     finally:
         _restore_sigterm_handler(previous_sigterm)
-    if run is not None:
-        _end_wrapping_run(run, status)
+    ending.finish()  # in-process: now; owning the process: done already, a no-op
+    return ending.exit_code
+
+
+class _Ending:
+    """How the script ended, and the one place where the wrapping run ends."""
+
+    def __init__(self, run: Any, options: LaunchOptions) -> None:
+        self.run = run
+        self.options = options
+        self.status = "FINISHED"
+        self.exit_code = 0
+        self.phase = "script"  # -> "threads" -> "atexit" -> "finishing"
+        self._finished = False
+
+    def finish(self) -> None:
+        """End the run with the script's status, flush, say where it went; once."""
+        self.phase = "finishing"  # first: a SIGTERM from here on cannot stop it
+        if self._finished:
+            return
+        self._finished = True
+        import autolog
+
+        if self.run is not None:
+            _end_wrapping_run(self.run, self.status)
+        try:
+            autolog.flush()
+        except Exception as exc:
+            if is_strict():
+                raise
+            warnings.warn(f"autolog: flushing failed ({exc!r})", autolog.AutologWarning,
+                          stacklevel=2)
+        if not self.options.quiet:
+            _announce(self.run, self.status)
+
+    def on_sigterm(self, signum: int, frame: types.FrameType | None) -> None:
+        """SIGTERM: stop what runs now (the script, a wait, an atexit handler), KILLED.
+
+        While the run is being ended it is only noted, so the run still ends; the exit
+        status is then 143.
+        """
+        if self.phase in ("atexit", "finishing"):
+            self.exit_code = EXIT_SIGTERM
+            if self.phase == "finishing":
+                return
+            self.status = "KILLED"
+        raise Terminated(EXIT_SIGTERM)
+
+
+def _exit_as_the_interpreter(ending: _Ending) -> None:
+    """The first steps of CPython's exit, in its order, while the wrapping run is open.
+
+    ``threading._shutdown`` calls threading's exit hooks (loky and concurrent.futures
+    stop their workers there) and then waits for the non-daemon threads;
+    ``atexit._run_exitfuncs`` calls the atexit handlers, last registered first: the
+    script's, then ``ending.finish``, then autolog's own. When the interpreter exits
+    afterwards, its own calls of both find nothing left to do.
+    """
+    ending.phase = "threads"
     try:
-        autolog.flush()
-    except Exception as exc:
-        if is_strict():
-            raise
-        warnings.warn(f"autolog: flushing failed ({exc!r})", autolog.AutologWarning, stacklevel=2)
-    return exit_code
+        threading._shutdown()  # type: ignore[attr-defined]
+    except Terminated:
+        _leave_now(ending, EXIT_SIGTERM)
+    except KeyboardInterrupt:
+        _leave_now(ending, EXIT_SIGINT)
+    except Exception:  # noqa: BLE001 - a failing exit hook: reported as the interpreter does
+        print(f"Exception ignored in: {threading!r}", file=sys.stderr)
+        sys.excepthook(*sys.exc_info())
+    ending.phase = "atexit"
+    atexit._run_exitfuncs()
+
+
+def _leave_now(ending: _Ending, exit_code: int) -> None:
+    """Killed: end the run KILLED and exit without waiting for threads or atexit."""
+    ending.status, ending.exit_code = "KILLED", exit_code
+    ending.finish()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(ending.exit_code)
 
 
 def _execute(target: str, args: Sequence[str], module: bool) -> tuple[str, int]:
@@ -175,13 +269,6 @@ def _execute(target: str, args: Sequence[str], module: bool) -> tuple[str, int]:
         _print_exception(exc)
         return "FAILED", 1
     return "FINISHED", 0
-
-
-def _join_non_daemon_threads() -> None:
-    main = threading.main_thread()
-    for thread in threading.enumerate():
-        if thread is not main and thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
 
 
 def _check_module(name: str) -> None:
@@ -328,6 +415,35 @@ def _end_wrapping_run(run: Any, status: str) -> None:
         )
 
 
+def _announce(run: Any, status: str) -> None:
+    """One closing line on stderr: which run, which store, how to look at it."""
+    from autolog.core import context
+
+    uri = run.uri if run is not None else context.get_tracking_uri()
+    store = ""
+    if not _is_default_store(uri):
+        import shlex
+
+        store = f" --tracking-uri {shlex.quote(uri)}"
+    if run is not None:
+        run_id = run.info.run_id
+        line = f"autolog: run {run_id} {status} in {uri}; see: autolog{store} runs show {run_id}"
+    else:
+        line = f"autolog: runs in {uri}; see: autolog{store} runs list"
+    try:
+        sys.stdout.flush()  # the script's last output first
+        print(line, file=sys.stderr, flush=True)
+    except Exception:  # noqa: BLE001 - no stderr: nothing to say
+        pass
+
+
+def _is_default_store(uri: str) -> bool:
+    """Whether a plain ``autolog runs ...`` in this directory reads ``uri``."""
+    if os.environ.get(ENV_TRACKING_URI):
+        return False  # another shell may not have it: name the store
+    return not _SCHEME.match(uri) and os.path.abspath(uri) == os.path.abspath("autolog-runs")
+
+
 def _exit_code(code: object) -> int:
     """The process status for ``SystemExit(code)``, printing a message as python does."""
     if code is None:
@@ -357,14 +473,10 @@ def _print_exception(exc: BaseException) -> None:
 _NOT_INSTALLED = object()
 
 
-def _install_sigterm_handler() -> Any:
+def _install_sigterm_handler(ending: _Ending) -> Any:
     """SIGTERM raises `Terminated` in the main thread while the script runs."""
-
-    def on_sigterm(signum: int, frame: types.FrameType | None) -> None:
-        raise Terminated(EXIT_SIGTERM)
-
     try:
-        previous = signal.signal(signal.SIGTERM, on_sigterm)
+        previous = signal.signal(signal.SIGTERM, ending.on_sigterm)
     except (ValueError, OSError):  # not the main thread, or no signals here
         return _NOT_INSTALLED
     return signal.SIG_DFL if previous is None else previous  # None: set from C

@@ -35,9 +35,12 @@ def _env(tmp_path: Path, pythonpath: list[str] | None = None, **extra: str) -> d
     return env
 
 
-def autolog_run(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout=60):
+def autolog_run(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout=60, quiet=True
+):
+    """``python -m autolog run [--quiet] ARGS`` (quiet: stderr is the script's alone)."""
     return subprocess.run(
-        [sys.executable, "-m", "autolog", "run", *args],
+        [sys.executable, "-m", "autolog", "run", *(["--quiet"] if quiet else []), *args],
         cwd=tmp_path,
         env=env or _env(tmp_path),
         capture_output=True,
