@@ -344,6 +344,13 @@ def _start_wrapping_run(target: str, args: Sequence[str], module: bool, options:
             autolog.log_params(options.overrides)
         return run
     except Exception as exc:
+        from autolog.core.errors import StoreUnavailableError
+
+        if isinstance(exc, StoreUnavailableError):  # the same one line the script's fits give
+            from autolog.core.patching import report_internal_error
+
+            report_internal_error(exc, "opening a run around the script")
+            return None
         if is_strict():
             raise
         warnings.warn(

@@ -24,7 +24,7 @@ from autolog.core.errors import InvalidInputError, ResourceAlreadyExistsError
 
 def test_schema_version_recorded_and_wal_mode(tmp_path):
     store = SQLiteBackend(str(tmp_path))
-    store.search_experiments()
+    store.create_experiment("created by the first write")
     assert store.schema_version() == len(_MIGRATIONS)
     with sqlite3.connect(tmp_path / "runs.db") as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [

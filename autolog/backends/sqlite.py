@@ -47,6 +47,8 @@ from autolog.core.errors import (
     InvalidInputError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
+    StoreNotFoundError,
+    StoreUnavailableError,
 )
 
 DB_FILE_NAME = "runs.db"
@@ -202,6 +204,80 @@ def resolve_local_uri(uri: str) -> tuple[str, str | None]:
     return os.path.abspath(os.path.expanduser(uri)), None
 
 
+def unusable_store_reason(exc: BaseException, root_dir: str, db_path: str) -> str | None:
+    """Why an OS or SQLite error means the store cannot be used, in a few words naming
+    the path at fault; None for an error that says nothing about the store (a bug)."""
+    if isinstance(exc, OSError):
+        path = os.path.abspath(exc.filename) if exc.filename else root_dir
+        if isinstance(exc, (NotADirectoryError, FileExistsError)):
+            blocker = _first_non_directory(path)
+            if blocker is not None:
+                return f"{blocker} is not a directory"
+        if isinstance(exc, PermissionError):
+            return f"{_deepest_existing(path)} is not writable (permission denied)"
+        return f"{exc.strerror or exc} ({path})"
+    message = str(exc).lower()
+    if "file is not a database" in message or "malformed" in message:
+        return f"{db_path} is not a SQLite database"
+    if "locked" in message:
+        return f"{db_path} is locked by another process (waited {BUSY_TIMEOUT_S:g} s)"
+    if "readonly" in message or "read-only" in message:
+        return f"{db_path} is read-only"
+    if "disk is full" in message:
+        return f"the disk holding {db_path} is full"
+    if "disk i/o error" in message:
+        return f"disk I/O error on {db_path}"
+    if "unable to open database file" in message:
+        if os.path.isdir(db_path):
+            return f"{db_path} is a directory, not a database file"
+        parent = _deepest_existing(os.path.dirname(db_path))
+        if not os.access(parent, os.W_OK):
+            return f"{parent} is not writable"
+        return f"cannot open {db_path}"
+    return None
+
+
+def _first_non_directory(path: str) -> str | None:
+    """The first existing component of ``path`` (from the root down) that is no directory."""
+    current = os.sep if os.path.isabs(path) else ""
+    for part in path.split(os.sep):
+        if not part:
+            continue
+        current = os.path.join(current, part)
+        if not os.path.exists(current):
+            return None
+        if not os.path.isdir(current):
+            return current
+    return None
+
+
+def _deepest_existing(path: str) -> str:
+    while path and not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _empty_store() -> sqlite3.Connection:
+    """An in-memory database with the current schema and nothing in it: what a read of a
+    store that does not exist yet sees."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    for statements in _MIGRATIONS:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (?)", (len(_MIGRATIONS),))
+    conn.execute(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage,"
+        " creation_time) VALUES (?, ?, ?, 'active', NULL)",
+        (DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME,
+         f"{ARTIFACTS_DIR_NAME}/{DEFAULT_EXPERIMENT_ID}"),
+    )
+    return conn
+
+
 def _rebuild(root_dir: str, db_path: str, uri: str) -> SQLiteBackend:
     return SQLiteBackend(root_dir, db_path, uri=uri)
 
@@ -238,6 +314,9 @@ class SQLiteBackend(TrackingBackend):
         self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._generation = 0
         self._ready_pid: int | None = None
+        # How messages name the store: its directory, or the file a sqlite:/// URI gave.
+        default_db = os.path.join(self.root_dir, DB_FILE_NAME)
+        self.location = self.root_dir if self.db_path == default_db else self.db_path
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({self.db_path!r})"
@@ -247,18 +326,25 @@ class SQLiteBackend(TrackingBackend):
 
     # -- connections and transactions ----------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, *, read_only: bool = False) -> sqlite3.Connection:
+        target, as_uri = self.db_path, False
+        if read_only:  # never creates the file, never writes to it
+            target, as_uri = f"file:{urllib.parse.quote(self.db_path)}?mode=ro", True
         conn = sqlite3.connect(
-            self.db_path,
+            target,
             timeout=BUSY_TIMEOUT_S,
             isolation_level=None,  # autocommit; transactions are explicit below
             check_same_thread=False,  # used by one thread only; close() may run elsewhere
+            uri=as_uri,
         )
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        if not read_only:
+            conn.execute("PRAGMA synchronous = NORMAL")
         return conn
 
     def _conn(self) -> sqlite3.Connection:
+        """This thread's read-write connection; the first one in a process creates the
+        store (directory, database, schema) when it does not exist yet."""
         local = self._local
         pid = os.getpid()
         conn = getattr(local, "conn", None)
@@ -266,7 +352,7 @@ class SQLiteBackend(TrackingBackend):
             return conn
         # A connection inherited from a parent process is never used nor closed here:
         # closing it could checkpoint or delete the WAL under the parent's feet.
-        with self._lock:
+        with self._lock, self._translating_errors():
             if self._ready_pid != pid:
                 self._initialize()
                 self._ready_pid = pid
@@ -275,22 +361,105 @@ class SQLiteBackend(TrackingBackend):
             local.conn, local.pid, local.generation = conn, pid, self._generation
         return conn
 
+    def _reader(self) -> sqlite3.Connection:
+        """A connection for reading that creates nothing: the read-write one once this
+        process has opened the store for writing; else a read-only one on the existing
+        database; else (no database yet) an empty in-memory store, so a read of a store
+        nobody wrote to sees no runs instead of creating files."""
+        pid = os.getpid()
+        if self._ready_pid == pid:
+            return self._conn()
+        local = self._local
+        conn = getattr(local, "reader", None)
+        if conn is not None and local.reader_pid == pid and local.reader_generation == (
+            self._generation
+        ):
+            return conn
+        if not os.path.isfile(self.db_path):
+            return _empty_store()
+        with self._translating_errors():
+            conn = self._open(read_only=True)
+            try:
+                version = self._stored_schema_version(conn)
+            except BaseException:
+                conn.close()
+                raise
+        if version is None:  # an empty file: no store was written there yet
+            conn.close()
+            return _empty_store()
+        if version != len(_MIGRATIONS):  # older: upgraded by a read-write open, as before
+            conn.close()
+            return self._conn()
+        with self._lock:
+            self._connections.append((pid, conn))
+        local.reader, local.reader_pid, local.reader_generation = conn, pid, self._generation
+        return conn
+
+    def _stored_schema_version(self, conn: sqlite3.Connection) -> int | None:
+        """The schema version in the database (None: no autolog schema yet); raise if
+        this autolog is too old for it."""
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if found is None:
+            return None
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        current = row[0] if row[0] is not None else 0
+        if current > len(_MIGRATIONS):
+            raise InvalidInputError(
+                f"The store {self.db_path} has schema version {current}, newer than "
+                f"this autolog understands ({len(_MIGRATIONS)}); upgrade autolog."
+            )
+        return current
+
+    def require_existing(self) -> None:
+        """Raise `StoreNotFoundError` unless the store exists, `StoreUnavailableError` if
+        its file is no SQLite database: for tools that only read (the CLI, the UI, a sync
+        source), where a mistyped path must be an error, not a new empty store."""
+        if self._ready_pid == os.getpid():
+            return
+        if not os.path.isfile(self.db_path):
+            raise StoreNotFoundError(self.location, self.db_path)
+        with self._read():
+            pass
+
+    @contextlib.contextmanager
+    def _translating_errors(self) -> Iterator[None]:
+        """An OS or SQLite error that means the store cannot be used becomes one
+        `StoreUnavailableError` naming the store and the reason; others pass as they are."""
+        try:
+            yield
+        except (OSError, sqlite3.Error) as exc:
+            reason = unusable_store_reason(exc, self.root_dir, self.db_path)
+            if reason is None:
+                raise
+            raise StoreUnavailableError(self.location, reason) from exc
+
     def _initialize(self) -> None:
         os.makedirs(os.path.dirname(self.db_path), exist_ok=True)
+        # Processes creating one store at once (workers started together) can meet
+        # in SQLite's deadlock avoidance, which answers "locked" at once instead of
+        # waiting: try again until the usual lock wait is over.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._create_schema()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+        # Only once the database is known good: a broken store gets no stray directory.
         os.makedirs(self.artifact_root, exist_ok=True)
+
+    def _create_schema(self) -> None:
         conn = self._open()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-                row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-                current = row[0] if row[0] is not None else 0
-                if current > len(_MIGRATIONS):
-                    raise InvalidInputError(
-                        f"The store {self.db_path} has schema version {current}, newer than "
-                        f"this autolog understands ({len(_MIGRATIONS)}); upgrade autolog."
-                    )
+                current = self._stored_schema_version(conn) or 0
                 for statements in _MIGRATIONS[current:]:
                     for statement in statements:
                         conn.execute(statement)
@@ -319,25 +488,27 @@ class SQLiteBackend(TrackingBackend):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: all of it is written, or none of it."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._translating_errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: several queries see one snapshot."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        """A read transaction: several queries see one snapshot. Creates nothing."""
+        conn = self._reader()
+        with self._translating_errors():
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def close(self) -> None:
         pid = os.getpid()
@@ -353,7 +524,8 @@ class SQLiteBackend(TrackingBackend):
             self._ready_pid = None
 
     def schema_version(self) -> int:
-        row = self._conn().execute("SELECT MAX(version) FROM schema_version").fetchone()
+        with self._read() as conn:
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0])
 
     def _absolute(self, location: str) -> str:
@@ -688,11 +860,10 @@ class SQLiteBackend(TrackingBackend):
     # -- artifacts -----------------------------------------------------------------
 
     def _artifact_dir(self, run_id: str) -> str:
-        row = (
-            self._conn()
-            .execute("SELECT artifact_uri FROM runs WHERE run_id = ?", (run_id,))
-            .fetchone()
-        )
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT artifact_uri FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
         if row is None:
             raise ResourceNotFoundError(f"No run with id {run_id!r}.")
         return self._absolute(row[0])

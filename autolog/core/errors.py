@@ -30,3 +30,32 @@ class RunStateError(AutologException, RuntimeError):
 
 class AutologWarning(UserWarning):
     """Autologging hit a problem of its own; the user's code carried on unaffected."""
+
+
+class StoreUnavailableError(AutologException):
+    """The tracking store cannot be opened or written: its directory is a file or
+    read-only, its database file is not SQLite, another process holds its lock...
+
+    The message names the store and the reason in one line, for the one warning that
+    autologging gives per cause (`core.patching.report_internal_error`).
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"cannot use the tracking store at {store}: {reason}")
+        self.store = store
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.store, self.reason))
+
+
+class StoreNotFoundError(AutologException, LookupError):
+    """A read found no store where the tracking URI points: reads never create one."""
+
+    def __init__(self, store: str, looked_for: str) -> None:
+        super().__init__(f"no store at {store} (autolog looked for {looked_for})")
+        self.store = store
+        self.looked_for = looked_for
+
+    def __reduce__(self):
+        return (type(self), (self.store, self.looked_for))

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from autolog.core.entities import Metric, Param, RunTag
-from autolog.core.errors import AutologException, InvalidInputError
+from autolog.core.errors import AutologException, InvalidInputError, StoreUnavailableError
 
 
 def _log():
@@ -128,8 +128,8 @@ class RunLogger:
             errors, self._errors = self._errors, []
         if errors:
             first = errors[0]
-            if isinstance(first, InvalidInputError):
-                raise first
+            if isinstance(first, (InvalidInputError, StoreUnavailableError)):
+                raise first  # its message already says what and where
             raise WriteFailedError(
                 f"autolog could not write {len(errors)} batch(es) to {self.backend.uri!r}: "
                 f"{type(first).__name__}: {first}"
@@ -195,7 +195,9 @@ class RunLogger:
             try:
                 self.backend.log_batch(run_id, metrics=metrics, params=params, tags=tags)
                 return
-            except InvalidInputError as exc:  # bad data: retrying cannot help
+            except (InvalidInputError, StoreUnavailableError) as exc:
+                # Bad data, or a store that cannot be used (its lock was already waited
+                # for): retrying cannot help.
                 self._record_error(exc)
                 return
             except Exception as exc:  # noqa: BLE001 - any backend failure is retried
@@ -206,7 +208,9 @@ class RunLogger:
                 time.sleep(delay)
 
     def _record_error(self, exc: BaseException) -> None:
-        _log().warning("autolog: a batch could not be written: %s: %s", type(exc).__name__, exc)
+        # An unusable store is warned about once, by whoever flushes (report_internal_error).
+        log = _log().debug if isinstance(exc, StoreUnavailableError) else _log().warning
+        log("autolog: a batch could not be written: %s: %s", type(exc).__name__, exc)
         with self._cond:
             self._errors.append(exc)
 
@@ -238,6 +242,10 @@ def _flush_all_at_exit() -> None:
     for run_logger in list(_live_loggers):
         try:
             run_logger.flush(timeout=30)
+        except StoreUnavailableError as exc:  # one warning per store and reason, at most
+            from autolog.core.patching import report_internal_error
+
+            report_internal_error(exc, "flushing at exit", strict=False)
         except Exception as exc:  # noqa: BLE001 - at exit, report and go on
             _log().warning("autolog: could not flush at exit: %s", exc)
         # After the last flush, a backend holding unsent data (a remote store that is

@@ -58,7 +58,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from autolog.core.config import AutologConfig, is_strict
-from autolog.core.errors import AutologWarning
+from autolog.core.errors import AutologWarning, StoreUnavailableError
 
 __all__ = [
     "AppliedPatch",
@@ -140,6 +140,9 @@ def report_internal_error(
     """
     if strict if strict is not None else is_strict():
         raise exc
+    if isinstance(exc, StoreUnavailableError):
+        _report_unusable_store(exc, silent=silent)
+        return
     detail = f"{type(exc).__qualname__}: {exc}"
     key = (cause, type(exc).__qualname__, str(exc))
     first = key not in _warned_causes
@@ -150,6 +153,29 @@ def report_internal_error(
         return
     _log().warning(message, exc_info=exc)
     warnings.warn(message, AutologWarning, stacklevel=2)
+
+
+def _is_ours(module: str) -> bool:
+    return module.partition(".")[0] in ("autolog", "click")
+
+
+def _report_unusable_store(exc: StoreUnavailableError, *, silent: bool) -> None:
+    """One warning per store and reason, whichever path reached it (an autologged fit,
+    the launcher's run, provenance, a deferred plot, the exit flush): the message says
+    where and why, so the traceback goes to DEBUG only."""
+    message = f"autolog: {exc}; training goes on without logging."
+    key = ("tracking store", type(exc).__qualname__, str(exc))
+    first = key not in _warned_causes
+    _warned_causes.add(key)
+    _log().debug(message, exc_info=exc)
+    if not first or silent:
+        return
+    # Point the warning at the first frame outside autolog (and click, under `autolog
+    # run`): the user's line that got here.
+    level, frame = 1, sys._getframe()
+    while frame is not None and _is_ours(frame.f_globals.get("__name__") or ""):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, AutologWarning, stacklevel=level if frame is not None else 1)
 
 
 class guard:  # noqa: N801 - used like a function: ``with guard("keras:on_epoch_end"):``
