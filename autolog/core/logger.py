@@ -28,7 +28,7 @@ def _log():
 
     return logging.getLogger("autolog")
 
-_METRIC, _PARAM, _TAG = 0, 1, 2
+_METRIC, _PARAM, _TAG, _CALL = 0, 1, 2, 3
 _RETRY_DELAYS = (0.05, 0.2, 1.0)
 _live_loggers: weakref.WeakSet[RunLogger] = weakref.WeakSet()
 
@@ -95,6 +95,17 @@ class RunLogger:
     def set_tags(self, run_id: str, tags: Iterable[tuple[str, str]]) -> None:
         for key, value in tags:
             self._append((_TAG, run_id, key, value))
+
+    def create_run(self, run_id: str, **create_kwargs) -> None:
+        """Create the run ``run_id`` on the writer, before anything logged into it after
+        this call (``create_kwargs``: those of `TrackingBackend.create_run`)."""
+        self._append((_CALL, run_id, "create_run", create_kwargs))
+
+    def end_run(self, run_id: str, status: str, end_time: int) -> None:
+        """Set the run's status and end time on the writer, after everything logged into
+        it before this call: ending a run does not wait for its data to be written."""
+        self._append((_CALL, run_id, "update_run_info", {"status": status,
+                                                          "end_time": end_time}))
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until everything appended so far is written; raise a write failure."""
@@ -172,28 +183,45 @@ class RunLogger:
             self._write(items)
 
     def _write(self, items: list[tuple]) -> None:
+        """Write ``items`` in order: data grouped per run into one batch each, between the
+        run creations and ends queued among them."""
         by_run: dict[str, tuple[list, list, list]] = {}
         for item in items:
+            kind = item[0]
+            if kind == _CALL:
+                self._write_batches(by_run)
+                by_run = {}
+                self._call_with_retry(item[1], item[2], item[3])
+                continue
             lists = by_run.get(item[1])
             if lists is None:
                 lists = by_run[item[1]] = ([], [], [])
-            kind = item[0]
             if kind == _METRIC:
                 lists[0].append(Metric(item[2], item[3], item[4], item[5]))
             elif kind == _PARAM:
                 lists[1].append(Param(item[2], item[3]))
             else:
                 lists[2].append(RunTag(item[2], item[3]))
-        for run_id, (metrics, params, tags) in by_run.items():
-            self._write_with_retry(run_id, metrics, params, tags)
+        self._write_batches(by_run)
         with self._cond:
             self._done += len(items)
             self._cond.notify_all()
 
-    def _write_with_retry(self, run_id, metrics, params, tags) -> None:
+    def _write_batches(self, by_run: dict[str, tuple[list, list, list]]) -> None:
+        for run_id, (metrics, params, tags) in by_run.items():
+            self._with_retry(self.backend.log_batch, run_id, metrics=metrics, params=params,
+                             tags=tags)
+
+    def _call_with_retry(self, run_id: str, method: str, kwargs: dict) -> None:
+        if method == "create_run":
+            self._with_retry(self.backend.create_run, run_id=run_id, **kwargs)
+        else:
+            self._with_retry(getattr(self.backend, method), run_id, **kwargs)
+
+    def _with_retry(self, write, *args, **kwargs) -> None:
         for attempt, delay in enumerate((*_RETRY_DELAYS, None)):
             try:
-                self.backend.log_batch(run_id, metrics=metrics, params=params, tags=tags)
+                write(*args, **kwargs)
                 return
             except (InvalidInputError, StoreUnavailableError) as exc:
                 # Bad data, or a store that cannot be used (its lock was already waited

@@ -22,7 +22,7 @@ from typing import Any
 
 from autolog.core import context, validation
 from autolog.core.config import ENV_RUN_NAME, ENV_SYSTEM_METRICS, AutologConfig, env_flag
-from autolog.core.entities import Run, RunStatus
+from autolog.core.entities import Run, RunData, RunStatus
 from autolog.core.errors import InvalidInputError, RunStateError
 
 TAG_RUN_NAME = "mlflow.runName"
@@ -157,7 +157,8 @@ def start_run(
             tags=all_tags,
             run_id=_new_run_id(),
         )
-        run = ActiveRun(backend.get_run(info.run_id), uri, managed=_managed)
+        # A new run holds exactly the tags it was created with: no read back.
+        run = ActiveRun(Run(info, RunData(tags=dict(all_tags))), uri, managed=_managed)
     _thread.stack.append(run)
     with _active_lock:
         _all_active[run.info.run_id] = run
@@ -205,7 +206,9 @@ def end_run(status: str = RunStatus.FINISHED, run_id: str | None = None) -> None
     _thread.last_run_id = run.info.run_id
 
 
-def _finish(run: ActiveRun, status: str) -> None:
+def _finish(run: ActiveRun, status: str, *, wait: bool = False) -> None:
+    """End ``run``; ``wait``: also for a managed run, write its end before returning
+    (at exit and on SIGTERM, when no writer may be left to do it)."""
     with _active_lock:
         _all_active.pop(run.info.run_id, None)
     if run.monitor is not None:
@@ -217,10 +220,17 @@ def _finish(run: ActiveRun, status: str) -> None:
         _call_end_callbacks(run.info.run_id, status)
     finally:
         run_logger = context.get_logger(run.uri)
-        try:
-            run_logger.flush()
-        finally:
-            context.get_store(run.uri).update_run_info(run.info.run_id, status, now_ms())
+        if run.managed and not wait and not _forked:
+            # A run autologging opened ends on the writer, after its data: the user's
+            # fit does not wait for the store (`flush`, reads and exit do). Not in a
+            # forked child: multiprocessing ends those with os._exit, skipping exit's
+            # flush.
+            run_logger.end_run(run.info.run_id, status, now_ms())
+        else:
+            try:
+                run_logger.flush()
+            finally:
+                context.get_store(run.uri).update_run_info(run.info.run_id, status, now_ms())
         run.info.status = status
 
 
@@ -602,7 +612,7 @@ def _end_runs_at_exit() -> None:
     for run in reversed(runs):
         try:
             if run.owner_pid == os.getpid():
-                _finish(run, status)
+                _finish(run, status, wait=True)
         except Exception as exc:  # noqa: BLE001 - at exit, report and go on
             _log().warning("autolog: could not end run %s at exit: %s", run.info.run_id, exc)
 
@@ -629,9 +639,13 @@ def install_signal_handlers() -> None:
         for run in reversed(runs):
             try:
                 if run.owner_pid == os.getpid():
-                    _finish(run, RunStatus.KILLED)
+                    _finish(run, RunStatus.KILLED, wait=True)
             except Exception as exc:  # noqa: BLE001 - terminating: report and go on
                 _log().warning("autolog: could not end run %s: %s", run.info.run_id, exc)
+        try:  # runs ended earlier may still be queued for the writer
+            context.flush_all()
+        except Exception as exc:  # noqa: BLE001 - terminating: report and go on
+            _log().warning("autolog: could not flush on SIGTERM: %s", exc)
         if callable(previous):
             previous(signum, frame)
         else:
@@ -642,8 +656,12 @@ def install_signal_handlers() -> None:
     _signal_handlers_installed = True
 
 
+_forked = False  # this process is a fork of one that imported autolog
+
+
 def _forget_runs_after_fork() -> None:
-    global _thread, _active_lock
+    global _thread, _active_lock, _forked
+    _forked = True
     _thread = _ThreadRuns()
     _active_lock = threading.Lock()  # another thread may have held it at fork time
     _all_active.clear()
