@@ -215,17 +215,20 @@ def _after_training(session, config, estimator, method, result, X, y, sample_wei
     is_search = search is not None and isinstance(estimator, search)
     # Each record on its own: one that fails (a user's predict_proba returning strings)
     # costs that record only, never the model.
+    predictions = TrainingPredictions(estimator, X, y, sample_weight)
     if config.log_training_metrics:
         labels = result if method == "fit_predict" else None
         if not is_search or hasattr(estimator, "best_estimator_"):
             with guard("sklearn: training metrics"):
-                session.log_metrics(training_metrics(estimator, X, y, sample_weight, labels))
+                session.log_metrics(training_metrics(estimator, X, y, sample_weight, labels,
+                                                     predictions))
     with guard("sklearn: curves"):
         _log_curves(session, _inner_estimator(estimator))
-    if config.log_plots and y is not None and _is_classifier(estimator) \
+    if config.log_plots and y is not None and X is not None and _is_classifier(estimator) \
+            and hasattr(estimator, "predict") \
             and (not is_search or hasattr(estimator, "best_estimator_")):
         with guard("sklearn: plots"):
-            _log_classifier_plots(session, estimator, X, y, sample_weight)
+            _log_classifier_plots(session, predictions)
     model = estimator
     if is_search:
         with guard("sklearn: search results"):
@@ -403,20 +406,24 @@ def _defining_class(estimator: Any, name: str) -> type | None:
 
 
 def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None,
-                     labels: Any = None) -> dict[str, float]:
-    """MLflow's ``training_*`` metrics on the training data (one prediction pass)."""
-    metrics = _training_metrics(estimator, X, y, sample_weight, labels)
+                     labels: Any = None, predictions: TrainingPredictions | None = None
+                     ) -> dict[str, float]:
+    """MLflow's ``training_*`` metrics on the training data (one prediction pass, shared
+    with the plots through ``predictions``)."""
+    metrics = _training_metrics(estimator, X, y, sample_weight, labels, predictions)
     return {k: v for k, v in metrics.items() if v is not None}
 
 
-def _training_metrics(estimator, X, y, sample_weight, labels) -> dict[str, Any]:
+def _training_metrics(estimator, X, y, sample_weight, labels, predictions) -> dict[str, Any]:
     if X is None:
         return {}
     kind = _estimator_kind(estimator)
     if kind in ("classifier", "regressor") and not hasattr(estimator, "predict"):
         return {}  # e.g. a search with refit=False
     if kind == "classifier" and y is not None:
-        return _classifier_metrics(estimator, X, y, sample_weight)
+        if predictions is None:
+            predictions = TrainingPredictions(estimator, X, y, sample_weight)
+        return _classifier_metrics(predictions)
     if kind == "regressor" and y is not None:
         return _regressor_metrics(estimator, X, y, sample_weight)
     if kind == "clusterer":
@@ -471,27 +478,87 @@ def _predict_and_proba(estimator, X):
     return estimator.predict(X), proba
 
 
-def _classifier_metrics(estimator, X, y, sample_weight) -> dict[str, float]:
+class TrainingPredictions:
+    """A classifier's predictions on its training data, made once: the training metrics
+    and the plots both read them (a second ``predict`` pass cost as much as the rest).
+
+    ``indexed()`` gives labels as class indices and the weighted confusion matrix,
+    computed with NumPy only (sklearn's metric functions validate their input at ~0.3 ms
+    a call, which would be most of the fixed overhead); None where that does not apply
+    (multilabel targets, classes it cannot index): then sklearn's own functions are used.
+    """
+
+    def __init__(self, estimator: Any, X: Any, y: Any, sample_weight: Any) -> None:
+        self.estimator = estimator
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+        self._indexed: Any = ()
+        self._error: Exception | None = None
+
+    def indexed(self) -> IndexedPredictions | None:
+        """The indexed predictions (made on the first call; a failure is raised again,
+        not retried: the user's predict runs once)."""
+        if self._error is not None:
+            raise self._error
+        if self._indexed == ():
+            try:
+                self._indexed = self._index()
+            except Exception as exc:
+                self._error = exc
+                raise
+        return self._indexed
+
+    def _index(self) -> IndexedPredictions | None:
+        import numpy as np
+
+        estimator, y = self.estimator, self.y
+        classes = getattr(estimator, "classes_", None)
+        y_true = np.asarray(y) if hasattr(y, "__len__") else None
+        if y_true is None or y_true.ndim != 1 or classes is None \
+                or getattr(classes, "ndim", 0) != 1 or len(classes) < 2:
+            return None
+        k = len(classes)
+        true_index = np.searchsorted(classes, y_true) if _sorted(classes) else None
+        if true_index is None or np.any(true_index >= k) \
+                or np.any(classes[np.minimum(true_index, k - 1)] != y_true):
+            return None
+        y_pred, proba = _predict_and_proba(estimator, self.X)
+        pred_index = np.minimum(np.searchsorted(classes, np.asarray(y_pred)), k - 1)
+        weight = np.ones(len(y_true)) if self.sample_weight is None \
+            else np.array(self.sample_weight, dtype=float)  # a copy: plots read it later
+        matrix = np.bincount(true_index * k + pred_index, weights=weight,
+                             minlength=k * k).reshape(k, k)
+        if proba is not None and (getattr(proba, "ndim", 0) != 2 or proba.shape[1] != k):
+            proba = None
+        if proba is not None:
+            try:
+                proba = np.asarray(proba, dtype=float)
+            except (TypeError, ValueError):  # not numbers: no probability-based metrics
+                proba = None
+        return IndexedPredictions(classes, true_index, pred_index, proba, weight, matrix)
+
+
+@dataclass
+class IndexedPredictions:
+    classes: Any
+    true_index: Any  # the training labels as indices into classes
+    pred_index: Any  # the predictions as indices into classes
+    proba: Any  # predict_proba's (n, k) floats, or None
+    weight: Any  # sample weights (ones when none were given)
+    matrix: Any  # the weighted confusion matrix, true x predicted
+
+
+def _classifier_metrics(predictions: TrainingPredictions) -> dict[str, float]:
     import numpy as np
 
-    classes = getattr(estimator, "classes_", None)
-    y_true = np.asarray(y) if hasattr(y, "__len__") else None
-    if y_true is None or y_true.ndim != 1 or classes is None \
-            or getattr(classes, "ndim", 0) != 1 or len(classes) < 2:
+    found = predictions.indexed()
+    estimator, X, y = predictions.estimator, predictions.X, predictions.y
+    sample_weight = predictions.sample_weight
+    if found is None:
         return _classifier_metrics_general(estimator, X, y, sample_weight)
-    y_pred, proba = _predict_and_proba(estimator, X)
-    # Index labels by class: numpy only (sklearn's metric functions validate their input
-    # at a cost of ~0.3 ms a call, which would be most of the fixed overhead).
-    k = len(classes)
-    true_index = np.searchsorted(classes, y_true) if _sorted(classes) else None
-    if true_index is None or np.any(true_index >= k) \
-            or np.any(classes[np.minimum(true_index, k - 1)] != y_true):
-        return _classifier_metrics_general(estimator, X, y, sample_weight)
-    pred_index = np.minimum(np.searchsorted(classes, np.asarray(y_pred)), k - 1)
-    weight = np.ones(len(y_true)) if sample_weight is None \
-        else np.asarray(sample_weight, dtype=float)
-    matrix = np.bincount(true_index * k + pred_index, weights=weight,
-                         minlength=k * k).reshape(k, k)
+    k = len(found.classes)
+    matrix, weight, proba, true_index = found.matrix, found.weight, found.proba, found.true_index
     total = weight.sum()
     tp = np.diag(matrix)
     support = matrix.sum(axis=1)
@@ -511,9 +578,8 @@ def _classifier_metrics(estimator, X, y, sample_weight) -> dict[str, float]:
         "training_recall_score": float(share @ recall),
         "training_f1_score": float(share @ f1),
     }
-    if proba is None or getattr(proba, "ndim", 0) != 2 or proba.shape[1] != k:
+    if proba is None:
         return metrics
-    proba = np.asarray(proba, dtype=float)
     eps = np.finfo(proba.dtype).eps
     picked = np.clip(proba[np.arange(len(true_index)), true_index], eps, 1 - eps)
     row_sums = proba.sum(axis=1)
@@ -655,21 +721,73 @@ def _has_matplotlib() -> bool:
     return _matplotlib[0]
 
 
-def _log_classifier_plots(session, estimator, X, y, sample_weight) -> None:
-    """Confusion matrix; ROC and precision-recall curves for binary problems (PNG)."""
+def _log_classifier_plots(session, predictions: TrainingPredictions) -> None:
+    """Confusion matrix; ROC and precision-recall curves for binary problems (PNG).
+
+    Only what reads the user's data runs here, from the predictions the training metrics
+    made: the curves' points and the drawing (~50 ms) are computed after fit has returned,
+    on autolog's worker, from arrays of autolog's own (never the user's, which may change).
+    """
     if not _has_matplotlib():
         return
+    found = predictions.indexed()
+    if found is None:
+        _log_classifier_plots_general(session, predictions)
+        return
+    classes = found.classes
+    if len(classes) > 50:
+        return
+    recorder = RunRecorder(session.run_id, session.uri)
+    _draw_later(recorder, "training_confusion_matrix.png", _matrix_figure, found.matrix,
+                classes)
+    if len(classes) != 2:
+        return
+    if found.proba is not None:
+        scores = found.proba[:, 1].copy()
+    elif hasattr(predictions.estimator, "decision_function"):
+        import numpy as np
+
+        scores = np.array(predictions.estimator.decision_function(predictions.X), dtype=float)
+    else:
+        return
+    positive = (found.true_index == 1).astype(int)
+    weight = None if predictions.sample_weight is None else found.weight
+    _draw_later(recorder, "training_roc_curve.png", _roc_figure, positive, scores, weight)
+    _draw_later(recorder, "training_precision_recall_curve.png", _precision_recall_figure,
+                positive, scores, weight)
+
+
+def _roc_figure(positive, scores, weight):
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(positive, scores, pos_label=1, sample_weight=weight)
+    return _curve_figure(fpr, tpr, "False positive rate", "True positive rate", "ROC curve",
+                         True)
+
+
+def _precision_recall_figure(positive, scores, weight):
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, _ = precision_recall_curve(positive, scores, pos_label=1,
+                                                  sample_weight=weight)
+    return _curve_figure(recall, precision, "Recall", "Precision", "Precision-recall curve")
+
+
+def _log_classifier_plots_general(session, predictions: TrainingPredictions) -> None:
+    """Targets the indexed path does not take (classes it cannot sort): sklearn's own
+    functions, on this thread."""
     import numpy as np
     from sklearn.metrics import confusion_matrix
     from sklearn.utils.multiclass import type_of_target
 
+    estimator, X, y = predictions.estimator, predictions.X, predictions.y
+    sample_weight = predictions.sample_weight
     target = type_of_target(y)
     classes = getattr(estimator, "classes_", None)
     if target not in ("binary", "multiclass") or classes is None or len(classes) > 50:
         return
     y_pred = estimator.predict(X)
     matrix = confusion_matrix(y, y_pred, labels=classes, sample_weight=sample_weight)
-    # The numbers are computed here; the PNGs (~50 ms) are drawn after fit has returned.
     recorder = RunRecorder(session.run_id, session.uri)
     _draw_later(recorder, "training_confusion_matrix.png", _matrix_figure, matrix, classes)
     if target != "binary" or len(classes) != 2:
@@ -680,15 +798,12 @@ def _log_classifier_plots(session, estimator, X, y, sample_weight) -> None:
         scores = np.asarray(estimator.decision_function(X))
     else:
         return
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
-    fpr, tpr, _ = roc_curve(y, scores, pos_label=classes[1], sample_weight=sample_weight)
-    _draw_later(recorder, "training_roc_curve.png", _curve_figure, fpr, tpr,
-                "False positive rate", "True positive rate", "ROC curve", True)
-    precision, recall, _ = precision_recall_curve(y, scores, pos_label=classes[1],
-                                                  sample_weight=sample_weight)
-    _draw_later(recorder, "training_precision_recall_curve.png", _curve_figure, recall,
-                precision, "Recall", "Precision", "Precision-recall curve")
+    positive = (np.asarray(y) == classes[1]).astype(int)
+    weight = None if sample_weight is None else np.array(sample_weight, dtype=float)
+    _draw_later(recorder, "training_roc_curve.png", _roc_figure, positive,
+                np.array(scores, dtype=float), weight)
+    _draw_later(recorder, "training_precision_recall_curve.png", _precision_recall_figure,
+                positive, np.array(scores, dtype=float), weight)
 
 
 def _draw_later(recorder: RunRecorder, artifact_file: str, draw, *args) -> None:
