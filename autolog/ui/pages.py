@@ -1,13 +1,17 @@
 """The UI's HTML: one function per page, each value escaped with `e` (``html.escape``).
 
-Pages are plain server-rendered HTML with an inline stylesheet; the only scripts are a
-few inline lines (select-all checkbox, "only differences" toggle, polling a RUNNING run).
-Nothing is loaded from elsewhere. Handlers in `autolog.ui.server` gather the data and
-call these functions; nothing here reads the store.
+Pages are server-rendered HTML with an inline stylesheet. Charts, the overlay picker,
+the runs tree, the sweep views and live refresh are plain JavaScript in
+``static/autolog-ui.js`` (with uPlot), served by this server: no inline script runs (the
+CSP forbids it), data reaches the scripts as escaped ``data-*`` attributes or
+``<script type="application/json">`` blocks (`json_block`). Nothing is loaded from
+elsewhere. Handlers in `autolog.ui.server` gather the data and call these functions;
+nothing here reads the store.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -68,12 +72,64 @@ button, .button { padding: 5px 12px; border: 1px solid var(--line); border-radiu
 button.primary { background: #1f883d; color: #fff; border-color: #1a7f37; }
 .pager { display: flex; gap: 14px; align-items: center; margin: 8px 0; }
 .charts { display: flex; flex-wrap: wrap; gap: 14px; }
-.chart-box { border: 1px solid var(--line); border-radius: 6px; padding: 6px; }
-svg.chart { display: block; }
-svg.chart .grid { stroke: #eaeef2; }
-svg.chart .frame, svg.chart .tick { stroke: #8c959f; }
-svg.chart .chart-title { font-size: 13px; font-weight: 600; fill: #1f2328; }
-svg.chart .legend { fill: #1f2328; }
+.chart-box { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px;
+             width: 520px; }
+.chart-box.small { width: 420px; }
+.chart-box.large { width: auto; flex: 1; min-width: 600px; }
+.chart-head { display: flex; gap: 10px; align-items: baseline; font-size: 13px; }
+.chart-head b { word-break: break-all; }
+.chart-head .open { margin-left: auto; white-space: nowrap; }
+.lchart { min-height: 200px; }
+.lchart .u-legend { font-size: 12px; text-align: left; }
+.lchart .u-legend th { background: none; font-weight: 400; border: none; }
+.lchart .u-legend td { border: none; }
+.lchart .u-legend .u-series > * { padding: 1px 4px; }
+.metric-layout { display: flex; gap: 16px; align-items: flex-start; }
+.picker { border: 1px solid var(--line); border-radius: 6px; padding: 8px; width: 300px;
+          flex: none; }
+.picker-head { display: flex; gap: 8px; align-items: center; margin-bottom: 6px; }
+.picker-filter, .column-filter { flex: 1; padding: 3px 6px; border: 1px solid var(--line);
+          border-radius: 6px; }
+.picker-list { max-height: 560px; overflow-y: auto; }
+.picker-list label { display: block; white-space: nowrap; overflow: hidden;
+          text-overflow: ellipsis; padding: 1px 0; }
+.chart-controls { flex-wrap: wrap; font-size: 13px; }
+table.runs th.pin, table.runs td.pin { position: sticky; background: #fff; z-index: 1; }
+table.runs thead th.pin { background: var(--bg2); z-index: 2; }
+table.runs .pin0 { left: 0; width: 32px; min-width: 32px; }
+table.runs .pin1 { left: 32px; box-shadow: 2px 0 0 var(--line); min-width: 180px; }
+table.runs th.group { text-align: center; }
+table.runs th.group.params, table.runs th.param { color: #6639ba; }
+table.runs th.group.metrics, table.runs th.metric { color: #0550ae; }
+table.runs th.param a, table.runs th.metric a { color: inherit; }
+table.runs tr[data-depth="1"] td, table.runs tr[data-depth="2"] td { background: #fafbfc; }
+button.toggle { border: none; background: none; padding: 0 4px; width: 20px; cursor: pointer;
+                font-size: 12px; }
+.toggle-space { display: inline-block; width: 20px; }
+.children { font-size: 12px; }
+.sweep-link { font-size: 12px; }
+details.columns { margin: 6px 0; }
+details.columns summary { cursor: pointer; }
+.column-chooser fieldset { border: 1px solid var(--line); border-radius: 6px;
+          max-height: 260px; overflow-y: auto; min-width: 260px; }
+.column-chooser label { display: block; white-space: nowrap; }
+.column-chooser .cols { margin: 8px 0; }
+#saved-views a { margin-right: 8px; font-size: 13px; }
+details.system-tags summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
+.sweep-chart { border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; }
+.sweep-chart svg text { font-size: 11px; fill: #1f2328; }
+.sweep-chart svg .axis line, .sweep-chart svg .axis path { stroke: #8c959f; }
+table.importance .barcell { width: 200px; }
+.bar { display: inline-block; height: 10px; border-radius: 2px; }
+.bar.pos { background: #2da44e; } .bar.neg { background: #cf222e; }
+.alias { background: #ddf4ff; color: #0550ae; border-radius: 10px; padding: 0 7px;
+         font-size: 12px; margin-right: 3px; }
+.stage { border-radius: 10px; padding: 0 7px; font-size: 12px; background: #eaeef2; }
+.stage-Production { background: #dafbe1; color: #116329; }
+.stage-Staging { background: #fff8c5; color: #7d4e00; }
+.stage-Archived { background: #eaeef2; color: #656d76; }
+header nav.top a { font-weight: 400; color: #d0d7de; margin-right: 10px; }
+table.csv td { white-space: nowrap; }
 pre.preview { background: var(--bg2); border: 1px solid var(--line); padding: 10px;
               max-height: 600px; overflow: auto; font-size: 12.5px; white-space: pre-wrap; }
 .gallery { display: flex; gap: 10px; flex-wrap: wrap; margin: 8px 0; }
@@ -84,35 +140,6 @@ img.preview { max-width: 100%; max-height: 640px; border: 1px solid var(--line);
 .cols { display: flex; gap: 28px; flex-wrap: wrap; align-items: flex-start; }
 .toolbar { display: flex; gap: 12px; align-items: center; margin: 6px 0; }
 """
-
-POLL_SCRIPT = """(function () {
-  var b = document.body, u = b.getAttribute('data-poll');
-  if (!u) { return; }
-  setInterval(function () {
-    fetch(u, {cache: 'no-store'}).then(function (r) { return r.json(); }).then(function (d) {
-      if (d.version !== b.getAttribute('data-version')) { location.reload(); }
-    }).catch(function () {});
-  }, 3000);
-})();"""
-
-SELECT_ALL_SCRIPT = """(function () {
-  var all = document.getElementById('select-all');
-  if (!all) { return; }
-  all.addEventListener('change', function () {
-    document.querySelectorAll('input[name=runs]').forEach(function (c) {
-      c.checked = all.checked; });
-  });
-})();"""
-
-ONLY_DIFF_SCRIPT = """(function () {
-  var box = document.getElementById('only-diff');
-  if (!box) { return; }
-  box.addEventListener('change', function () {
-    document.querySelectorAll('tr.same').forEach(function (r) {
-      r.style.display = box.checked ? 'none' : ''; });
-  });
-})();"""
-
 
 # -- helpers ----------------------------------------------------------------------------
 
@@ -204,9 +231,9 @@ def layout(
     crumbs: Sequence[tuple[str, str | None]] = (),
     poll: str | None = None,
     version: str | None = None,
-    scripts: Sequence[str] = (),
 ) -> str:
-    """The page frame. ``crumbs``: (label, url or None). ``poll``: a JSON URL to watch."""
+    """The page frame. ``crumbs``: (label, url or None). ``poll``: a JSON URL to watch
+    (a RUNNING run: the script refreshes charts and values when its version changes)."""
     trail = " / ".join(
         f'<a href="{e(url)}">{e(label)}</a>' if url else f"<span>{e(label)}</span>"
         for label, url in crumbs
@@ -214,15 +241,80 @@ def layout(
     body_attrs = ""
     if poll:
         body_attrs = f' data-poll="{e(poll)}" data-version="{e(version or "")}"'
-        scripts = [*scripts, POLL_SCRIPT]
-    script_html = "".join(f"<script>{s}</script>" for s in scripts)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(title)} · autolog</title><style>{STYLE}</style></head>"
-        f"<body{body_attrs}><header><a href=\"/\">autolog</a>"
-        f'<nav class="crumbs">{trail}</nav></header><main>{body}</main>{script_html}'
+        f"<title>{e(title)} · autolog</title>"
+        '<link rel="stylesheet" href="/static/uPlot.min.css">'
+        f"<style>{STYLE}</style>"
+        '<script src="/static/uPlot.iife.min.js" defer></script>'
+        '<script src="/static/autolog-ui.js" defer></script></head>'
+        f'<body{body_attrs}><header><a href="/">autolog</a>'
+        '<nav class="top"><a href="/">Experiments</a> <a href="/models">Models</a></nav>'
+        f'<nav class="crumbs">{trail}</nav></header><main>{body}</main>'
         "</body></html>"
+    )
+
+
+def json_block(element_id: str, value: Any) -> str:
+    """Data for the page's script: a JSON block the browser never runs. ``<``, ``>`` and
+    ``&`` are escaped inside the JSON strings, so no value can close the element."""
+    text = json.dumps(value, allow_nan=False, default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="{e(element_id)}">{text}</script>'
+
+
+def chart_spec(
+    title: str,
+    pairs: Sequence[tuple[Any, str]],
+    *,
+    x: str = "step",
+    link: str | None = None,
+    small: bool = False,
+    large: bool = False,
+) -> str:
+    """A placeholder the script turns into an interactive chart of (run, metric key) pairs:
+    one colour per run, one dash pattern per key (train solid, validation dashed)."""
+    run_ids: list[str] = []
+    keys: list[str] = []
+    for run, key in pairs:
+        if run.info.run_id not in run_ids:
+            run_ids.append(run.info.run_id)
+        if key not in keys:
+            keys.append(key)
+    series = []
+    for run, key in pairs:
+        label = key if len(run_ids) == 1 else (
+            run_label(run) if len(keys) == 1 else f"{run_label(run)} · {key}")
+        series.append({"run": run.info.run_id, "key": key, "label": label,
+                       "color": run_ids.index(run.info.run_id) if len(run_ids) > 1
+                       else keys.index(key),
+                       "dash": keys.index(key) if len(run_ids) > 1 else 0})
+    size = "large" if large else ("small" if small else "")
+    more = f'<a class="open" href="{e(link)}">open ↗</a>' if link else ""
+    return (
+        f'<div class="chart-box {size}"><div class="chart-head"><b>{e(title)}</b>{more}'
+        '<span class="chart-note muted"></span></div>'
+        f'<div class="lchart" data-x="{e(x)}" data-title="{e(title)}" '
+        f'data-series="{e(json.dumps(series))}"></div></div>'
+    )
+
+
+def chart_controls(x: str = "step") -> str:
+    """The toolbar every chart on the page follows: x axis, log scale, smoothing."""
+    options = "".join(
+        f'<option value="{value}"{" selected" if value == x else ""}>{label}</option>'
+        for value, label in (("step", "step"), ("time", "wall time"),
+                             ("relative", "relative time"))
+    )
+    return (
+        '<div class="toolbar chart-controls">'
+        f'<label>x axis <select id="chart-x">{options}</select></label>'
+        '<label><input type="checkbox" id="chart-log"> log scale</label>'
+        '<label>smoothing <input type="range" id="chart-smooth" min="0" max="0.99" '
+        'step="0.01" value="0"> <output id="chart-smooth-value">0</output></label>'
+        '<span class="muted">drag to zoom (exact values on zoom) · double-click to reset'
+        "</span></div>"
     )
 
 
@@ -276,24 +368,33 @@ def order_key(entity: str, key: str) -> str:
 
 def runs_page(
     experiment: Any,
-    runs: Sequence[Any],
+    tree: Any,
+    roots: Sequence[Any],
     *,
     param_keys: Sequence[str],
     metric_keys: Sequence[str],
+    all_params: Sequence[str],
+    all_metrics: Sequence[str],
+    opened: set[str],
     filter_string: str,
     order_by: str,
     page: int,
     per_page: int,
-    has_next: bool,
-    total: int | None,
+    total_runs: int,
+    stored: int | None,
     error: str | None,
     explicit_columns: Mapping[str, str],
     elapsed_ms: float | None = None,
 ) -> str:
+    """The runs table: top-level runs paged, nested runs folded under their parent (open
+    those in ``opened``, or all with ``open=all``); params and metrics in separate column
+    groups. Every choice (filter, order, columns, open rows, page) lives in the URL."""
     base = f"/experiments/{seg(experiment.experiment_id)}"
     keep = dict(explicit_columns)
     if per_page != 100:
         keep["per_page"] = str(per_page)
+    if opened:
+        keep["open"] = ",".join(sorted(opened))
 
     def link(**changes: Any) -> str:
         query = {"filter": filter_string, "order_by": order_by, **keep}
@@ -305,7 +406,7 @@ def runs_page(
         current, direction = order_by, "ASC"
     current, direction = current.strip(), direction.upper()
 
-    def header(label: str, key: str, first: str = "DESC") -> str:
+    def header(label: str, key: str, first: str = "DESC", cls: str = "") -> str:
         arrow = ""
         new_direction = first
         if current == key:
@@ -313,89 +414,187 @@ def runs_page(
             new_direction = "ASC" if direction == "DESC" else "DESC"
         target = link(order_by=f"{key} {new_direction}")
         return (
-            f'<th data-key="{e(key)}"><a class="sort" href="{target}">{e(label)}{arrow}</a></th>'
+            f'<th data-key="{e(key)}" class="{cls}" title="{e(key)}"><a class="sort" '
+            f'href="{target}">{e(label)}{arrow}</a></th>'
         )
 
     out = [f"<h1>{e(experiment.name)}</h1>"]
+    hidden = "".join(
+        f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in keep.items()
+    )
     out.append(
         f'<form class="filter" method="get" action="{e(base)}">'
         f'<input type="text" name="filter" value="{e(filter_string)}" '
         "placeholder=\"metrics.acc &gt; 0.9 and params.C = '1.0' and "
         "attributes.status = 'FINISHED'\" aria-label=\"filter\">"
-        f'<input type="hidden" name="order_by" value="{e(order_by)}">'
-        + "".join(
-            f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in keep.items()
-        )
-        + '<button type="submit">Search</button>'
+        f'<input type="hidden" name="order_by" value="{e(order_by)}">{hidden}'
+        '<button type="submit">Search</button>'
         f'<a class="button" href="{e(base)}">Clear</a></form>'
     )
     if error:
         out.append(f'<div class="error" role="alert">{e(error)}</div>')
+    n_roots = len(tree.roots)
     first = (page - 1) * per_page + 1
-    last = first + len(runs) - 1
-    if runs:
-        shown = f"runs {first}–{last}" + (f" of {total}" if total is not None else "")
+    last = first + len(roots) - 1
+    if roots:
+        nested = total_runs - n_roots
+        shown = f"top-level runs {first}–{last} of {n_roots}"
+        if nested:
+            shown += f" ({total_runs} runs with {nested} nested)"
+        if stored is not None:
+            shown += f"; {total_runs} of {stored} runs match"
     else:
         shown = "no runs match" if filter_string else "no runs"
-    pager = [f'<span class="muted">{e(shown)}</span>']
+    pager = [f'<span class="muted count">{e(shown)}</span>']
     if page > 1:
         pager.append(f'<a class="prev" href="{link(page=page - 1)}">← previous</a>')
-    if has_next:
+    if last < n_roots:
         pager.append(f'<a class="next" href="{link(page=page + 1)}">next →</a>')
     if elapsed_ms is not None:
         pager.append(f'<span class="muted">({elapsed_ms:.0f} ms)</span>')
     pager_html = f'<div class="pager">{"".join(pager)}</div>'
     out.append(pager_html)
+    out.append(_column_chooser(base, filter_string, order_by, keep, param_keys, metric_keys,
+                               all_params, all_metrics))
     out.append(
         '<form method="get" action="/compare" class="runs-form">'
         '<div class="toolbar"><button class="primary" type="submit" id="compare">'
-        "Compare selected</button></div>"
-        '<div class="scroll"><table class="runs"><thead><tr>'
-        '<th><input type="checkbox" id="select-all" aria-label="select all"></th>'
+        "Compare selected</button>"
+        '<button type="submit" id="sweep-selected" formaction="/sweep">'
+        "Sweep view of selected</button>"
+        '<button type="button" id="expand-all">Expand all</button>'
+        '<button type="button" id="collapse-all">Collapse all</button>'
+        '<span id="saved-views"></span>'
+        '<button type="button" id="save-view" title="remember this URL under a name '
+        '(kept in this browser)">Save view</button></div>'
+        '<div class="scroll"><table class="runs"><thead><tr class="groups">'
+        '<th class="pin pin0" rowspan="2"><input type="checkbox" id="select-all" '
+        'aria-label="select all"></th>'
     )
-    out.append(header("name", "attributes.run_name", "ASC"))
-    out.append(header("status", "attributes.status", "ASC"))
-    out.append(header("start", "attributes.start_time"))
-    out.append(header("duration", "attributes.duration"))
+    out.append(header("name", "attributes.run_name", "ASC", "pin pin1").replace(
+        "<th ", '<th rowspan="2" ', 1))
+    for label, key, first_dir in (("status", "attributes.status", "ASC"),
+                                  ("start", "attributes.start_time", "DESC"),
+                                  ("duration", "attributes.duration", "DESC")):
+        out.append(header(label, key, first_dir).replace("<th ", '<th rowspan="2" ', 1))
+    if param_keys:
+        out.append(f'<th class="group params" colspan="{len(param_keys)}">Parameters</th>')
+    if metric_keys:
+        out.append(f'<th class="group metrics" colspan="{len(metric_keys)}">Metrics</th>')
+    out.append("</tr><tr>")
     for key in param_keys:
-        out.append(header(key, order_key("params", key), "ASC"))
+        out.append(header(key, order_key("params", key), "ASC", "param"))
     for key in metric_keys:
-        out.append(header(key, order_key("metrics", key)))
+        out.append(header(key, order_key("metrics", key), "DESC", "metric"))
     out.append("</tr></thead><tbody>")
-    rows = []
-    for run in runs:
-        info, data = run.info, run.data
-        run_link = f"/runs/{seg(info.run_id)}"
-        cells = [
-            f'<tr data-run="{e(info.run_id)}"><td><input type="checkbox" name="runs" '
-            f'value="{e(info.run_id)}" aria-label="select"></td>'
-            f'<td><a href="{e(run_link)}">{e(run_label(run))}</a></td>'
-            f"<td>{status_badge(info.status)}</td>"
-            f"<td>{e(fmt_time(info.start_time))}</td>"
-            f'<td class="num">{e(fmt_duration(info.start_time, info.end_time, info.status))}</td>'
-        ]
-        params, metrics = data.params, data.metrics
-        for key in param_keys:
-            cells.append(f"<td>{e(params.get(key))}</td>")
-        for key in metric_keys:
-            cells.append(f'<td class="num">{e(fmt_number(metrics.get(key)))}</td>')
-        cells.append("</tr>")
-        rows.append("".join(cells))
+    open_all = "all" in opened
+    rows: list[str] = []
+    for root in roots:
+        for run, depth in tree.subtree(root):
+            parent = run.data.tags.get("mlflow.parentRunId", "") if depth else ""
+            visible = depth == 0 or open_all or _ancestors_open(tree, run, opened)
+            rows.append(_run_row(run, depth, parent, tree, param_keys, metric_keys,
+                                 visible, open_all or run.info.run_id in opened))
     out.append("".join(rows))
     out.append("</tbody></table></div></form>")
-    if len(runs) > 20:
+    if len(roots) > 20:
         out.append(pager_html)
     crumbs = [("experiments", "/"), (experiment.name, None)]
-    return layout(experiment.name, "".join(out), crumbs=crumbs, scripts=[SELECT_ALL_SCRIPT])
+    return layout(experiment.name, "".join(out), crumbs=crumbs)
+
+
+def _ancestors_open(tree: Any, run: Any, opened: set[str]) -> bool:
+    by_id = tree.by_id
+    parent = run.data.tags.get("mlflow.parentRunId")
+    seen = set()
+    while parent and parent not in seen:
+        if parent not in opened:
+            return False
+        seen.add(parent)
+        above = by_id.get(parent)
+        parent = above.data.tags.get("mlflow.parentRunId") if above is not None else None
+    return True
+
+
+def _run_row(run: Any, depth: int, parent: str, tree: Any, param_keys: Sequence[str],
+             metric_keys: Sequence[str], visible: bool, is_open: bool) -> str:
+    info, data = run.info, run.data
+    rid = info.run_id
+    n_children = len(tree.children.get(rid, ()))
+    toggle = ""
+    if n_children:
+        total = tree.descendants(rid)
+        toggle = (
+            f'<button type="button" class="toggle" aria-expanded="{str(is_open).lower()}" '
+            f'title="{total} nested runs">{"▾" if is_open else "▸"}</button>'
+        )
+    else:
+        toggle = '<span class="toggle-space"></span>'
+    count = ""
+    if n_children:
+        sweep = href("/sweep", parent=rid)
+        count = (f' <span class="children muted">({n_children} children)</span>'
+                 f' <a class="sweep-link" href="{sweep}">sweep</a>')
+    indent = f' style="padding-left:{6 + 18 * depth}px"' if depth else ""
+    attrs = f' data-run="{e(rid)}" data-depth="{depth}"'
+    if parent:
+        attrs += f' data-parent="{e(parent)}"'
+    if not visible:
+        attrs += " hidden"
+    cells = [
+        f'<tr{attrs}><td class="pin pin0"><input type="checkbox" name="runs" '
+        f'value="{e(rid)}" aria-label="select"></td>'
+        f'<td class="pin pin1 name"{indent}>{toggle}'
+        f'<a href="{e("/runs/" + seg(rid))}">{e(run_label(run))}</a>{count}</td>'
+        f"<td>{status_badge(info.status)}</td>"
+        f"<td>{e(fmt_time(info.start_time))}</td>"
+        f'<td class="num">{e(fmt_duration(info.start_time, info.end_time, info.status))}</td>'
+    ]
+    params, metrics = data.params, data.metrics
+    for key in param_keys:
+        cells.append(f'<td class="param">{e(params.get(key))}</td>')
+    for key in metric_keys:
+        cells.append(f'<td class="num metric">{e(fmt_number(metrics.get(key)))}</td>')
+    cells.append("</tr>")
+    return "".join(cells)
+
+
+def _column_chooser(base: str, filter_string: str, order_by: str, keep: Mapping[str, str],
+                    param_keys: Sequence[str], metric_keys: Sequence[str],
+                    all_params: Sequence[str], all_metrics: Sequence[str]) -> str:
+    """A form of checkboxes, params and metrics apart (``params.lr`` is not ``metrics.lr``):
+    submitting it puts the chosen columns in the URL."""
+    def boxes(entity: str, keys: Sequence[str], chosen: Sequence[str]) -> str:
+        if not keys:
+            return '<p class="muted">none</p>'
+        return "".join(
+            f'<label title="{e(entity)}.{e(k)}"><input type="checkbox" name="{e(entity)}" '
+            f'value="{e(k)}"{" checked" if k in chosen else ""}> {e(k)}</label>'
+            for k in keys
+        )
+    hidden = "".join(
+        f'<input type="hidden" name="{e(k)}" value="{e(v)}">'
+        for k, v in (("filter", filter_string), ("order_by", order_by),
+                     *[(k, v) for k, v in keep.items() if k not in ("params", "metrics")])
+        if v
+    )
+    return (
+        '<details class="columns"><summary>Columns '
+        f'<span class="muted">({len(param_keys)} params, {len(metric_keys)} metrics of '
+        f"{len(all_params)} and {len(all_metrics)})</span></summary>"
+        f'<form method="get" action="{e(base)}" class="column-chooser">{hidden}'
+        '<input type="hidden" name="cols" value="1">'
+        '<input type="search" class="column-filter" placeholder="find a column" '
+        'aria-label="find a column">'
+        f'<div class="cols"><fieldset><legend>Parameters (params.*)</legend>'
+        f'{boxes("params", all_params, param_keys)}</fieldset>'
+        f'<fieldset><legend>Metrics (metrics.*)</legend>'
+        f'{boxes("metrics", all_metrics, metric_keys)}</fieldset></div>'
+        '<button type="submit" class="primary">Show these columns</button></form></details>'
+    )
 
 
 # -- run page -----------------------------------------------------------------------------
-
-
-def chart_box(svg: str, link: str | None = None, note: str = "") -> str:
-    more = f'<div><a href="{e(link)}">open ↗</a> <span class="muted">{e(note)}</span></div>' \
-        if link else (f'<div class="muted">{e(note)}</div>' if note else "")
-    return f'<div class="chart-box">{svg}{more}</div>'
 
 
 def artifact_tree(run_id: str, entries: Sequence[Any], truncated: bool) -> str:
@@ -503,16 +702,21 @@ def model_section(run_id: str, model_path: str, meta: Mapping[str, Any] | None,
     return "".join(out)
 
 
+AUTOLOG_TAG_PREFIXES = ("mlflow.", "autolog.")
+
+
 def run_page(
     run: Any,
     experiment_name: str,
     *,
     charts: Sequence[str],
-    system_charts: Sequence[str],
+    system_charts: Mapping[str, Sequence[str]],
     artifacts_html: str,
     models_html: Sequence[str],
     version: str,
     chart_note: str = "",
+    children: Sequence[Any] = (),
+    registered: Sequence[Any] = (),
 ) -> str:
     info, data = run.info, run.data
     rid = info.run_id
@@ -521,7 +725,7 @@ def run_page(
         ("run id", f'<span class="mono">{e(rid)}</span>'),
         ("name", e(info.run_name)),
         ("experiment", f'<a href="{e(exp_link)}">{e(experiment_name)}</a>'),
-        ("status", status_badge(info.status)),
+        ("status", f'<span id="run-status">{status_badge(info.status)}</span>'),
         ("start", e(fmt_time(info.start_time))),
         ("end", e(fmt_time(info.end_time))),
         ("duration", e(fmt_duration(info.start_time, info.end_time, info.status))),
@@ -531,6 +735,13 @@ def run_page(
     if parent:
         fields.append(("parent run",
                        f'<a href="{e("/runs/" + seg(parent))}" class="mono">{e(parent)}</a>'))
+    if children:
+        fields.append(("child runs", f'{len(children)} · <a href="{href("/sweep", parent=rid)}"'
+                       ' class="sweep-link">sweep view</a>'))
+    for mv in registered:
+        link = f"/models/{seg(mv.name)}/versions/{seg(mv.version)}"
+        fields.append(("registered as", f'<a href="{e(link)}">{e(mv.name)} v{e(mv.version)}</a>'
+                       f' <span class="muted">{e(mv.current_stage)}</span>'))
     info_table = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in fields)
     metrics = sorted((k, v) for k, v in data.metrics.items() if not k.startswith("system/"))
     system = sorted((k, v) for k, v in data.metrics.items() if k.startswith("system/"))
@@ -540,14 +751,49 @@ def run_page(
             return '<p class="muted">none</p>'
         rows = "".join(
             f'<tr><th><a href="{e(f"/runs/{seg(rid)}/metrics/{seg(k)}")}">{e(k)}</a></th>'
-            f'<td class="num">{e(fmt_number(v))}</td></tr>'
+            f'<td class="num" data-metric="{e(k)}">{e(fmt_number(v))}</td></tr>'
             for k, v in items
         )
         return f'<table class="kv metrics"><tbody>{rows}</tbody></table>'
 
+    user_tags = sorted((k, v) for k, v in data.tags.items()
+                       if not k.startswith(AUTOLOG_TAG_PREFIXES))
+    own_tags = sorted((k, v) for k, v in data.tags.items() if k.startswith(AUTOLOG_TAG_PREFIXES))
+    tags_html = kv_table(user_tags, "no tags of yours", "kv tags")
+    if own_tags:
+        tags_html += (
+            f'<details class="system-tags"><summary>{len(own_tags)} tags autolog set '
+            "(source, user, git, autologging, parent…)</summary>"
+            + kv_table(own_tags, "", "kv tags autolog-tags") + "</details>"
+        )
     live = ""
     if info.status == "RUNNING":
-        live = '<p class="note">This run is RUNNING: the page refreshes when it changes.</p>'
+        live = ('<p class="note live">This run is RUNNING: charts and values refresh while '
+                "it trains.</p>")
+    system_html = ""
+    if system_charts:
+        system_html = "".join(
+            f'<h3>{e(group)}</h3><div class="charts">{"".join(specs)}</div>'
+            for group, specs in system_charts.items()
+        )
+    children_html = ""
+    if children:
+        rows = "".join(
+            f'<tr><td><a href="{e("/runs/" + seg(c.info.run_id))}">{e(run_label(c))}</a></td>'
+            f"<td>{status_badge(c.info.status)}</td>"
+            f'<td class="mono">{e(", ".join(f"{k}={v}" for k, v in sorted(c.data.params.items())))}'
+            "</td></tr>"
+            for c in children[:200]
+        )
+        more = (f'<p class="muted">and {len(children) - 200} more: see the sweep view.</p>'
+                if len(children) > 200 else "")
+        children_html = (
+            f'<h2>Child runs ({len(children)})</h2><p><a class="sweep-link" '
+            f'href="{href("/sweep", parent=rid)}">Sweep view: parallel coordinates, scatter, '
+            "parameter importance</a></p>"
+            '<table class="children"><thead><tr><th>name</th><th>status</th><th>params</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>{more}"
+        )
     body = [
         f"<h1>{e(run_label(run))}</h1>{live}",
         '<div class="cols"><div><h2>Run</h2>'
@@ -556,12 +802,12 @@ def run_page(
         + kv_table(sorted(data.params.items()), "no parameters", "kv params")
         + "</div>",
         f"<div><h2>Metrics (latest)</h2>{metric_rows(metrics)}</div></div>",
-        f'<h2>Charts</h2><div class="charts">{"".join(charts)}</div>'
+        children_html,
+        "<h2>Charts</h2>" + chart_controls() + f'<div class="charts">{"".join(charts)}</div>'
         if charts else "",
         f'<p class="muted">{e(chart_note)}</p>' if chart_note else "",
-        "<h2>System metrics</h2>" + metric_rows(system)
-        + (f'<div class="charts">{"".join(system_charts)}</div>' if system_charts else ""),
-        "<h2>Tags</h2>" + kv_table(sorted(data.tags.items()), "no tags", "kv tags"),
+        "<h2>System metrics</h2>" + metric_rows(system) + system_html if system else "",
+        "<h2>Tags</h2>" + tags_html,
         "<h2>Artifacts</h2>" + artifacts_html,
     ]
     if models_html:
@@ -577,38 +823,43 @@ def run_page(
 def metric_page(
     run: Any,
     key: str,
-    svg: str,
+    spec: str,
     *,
     x: str,
-    others: Sequence[str],
+    group: Sequence[str],
+    overlaid: Sequence[Any],
+    candidates: Sequence[Any],
     missing: Sequence[str],
-    notes: Sequence[str],
     experiment_name: str,
     version: str | None,
 ) -> str:
+    """One chart, large, with a picker of the experiment's runs to overlay."""
     rid = run.info.run_id
-    base = f"/runs/{seg(rid)}/metrics/{seg(key)}"
-    runs_param = ",".join(others)
-    axes = " · ".join(
-        f"<b>{e(label)}</b>" if value == x
-        else f'<a href="{href(base, x=value, runs=runs_param)}">{e(label)}</a>'
-        for value, label in (("step", "step"), ("time", "wall time"),
-                             ("relative", "relative time"))
+    chosen = {r.info.run_id for r in overlaid}
+    picks = "".join(
+        f'<label data-name="{e(run_label(r).lower())}" data-label="{e(run_label(r))}">'
+        '<input type="checkbox" '
+        f'name="runs" value="{e(r.info.run_id)}"{" checked" if r.info.run_id in chosen else ""}>'
+        f" {e(run_label(r))} {status_badge(r.info.status)}</label>"
+        for r in candidates
+    )
+    picker = (
+        f'<form class="picker" method="get" action="{e(f"/runs/{seg(rid)}/metrics/{seg(key)}")}">'
+        f'<input type="hidden" name="x" value="{e(x)}">'
+        '<div class="picker-head"><b>Overlay runs</b> <input type="search" class="picker-filter" '
+        'placeholder="filter by name" aria-label="filter runs"></div>'
+        f'<div class="picker-list">{picks or "<p class=muted>no other run has this metric</p>"}'
+        '</div><noscript><button type="submit">Overlay</button></noscript></form>'
     )
     body = [
-        f"<h1>{e(key)}</h1>",
-        f'<div class="toolbar">x axis: {axes}</div>',
-        f'<form class="filter" method="get" action="{e(base)}">'
-        f'<input type="hidden" name="x" value="{e(x)}">'
-        f'<input type="text" name="runs" value="{e(runs_param)}" '
-        'placeholder="other run ids to overlay, comma separated" aria-label="runs">'
-        '<button type="submit">Overlay</button></form>',
+        f"<h1>{e(' · '.join(group))}</h1>",
+        chart_controls(x),
     ]
     for run_id in missing:
         body.append(f'<div class="error">No run {e(run_id)}.</div>')
-    body.append(chart_box(svg))
-    for note in notes:
-        body.append(f'<p class="muted">{e(note)}</p>')
+    body.append(
+        f'<div class="metric-layout" data-run="{e(rid)}" data-label="{e(run_label(run))}" '
+        f'data-keys="{e(json.dumps(list(group)))}">{spec}{picker}</div>')
     exp_link = f"/experiments/{seg(run.info.experiment_id)}"
     crumbs = [("experiments", "/"), (experiment_name, exp_link),
               (run_label(run), f"/runs/{seg(rid)}"), (key, None)]
@@ -675,9 +926,13 @@ def compare_page(runs: Sequence[Any], charts: Sequence[str], missing: Sequence[s
         f'{"".join(info_rows)}{params}{metrics}{tags}</tbody></table>'
     )
     if charts:
-        body.append(f'<h2>Metrics</h2><div class="charts">{"".join(charts)}</div>')
+        body.append(f'<h2>Metrics</h2>{chart_controls()}<div class="charts">{"".join(charts)}'
+                    "</div>")
+    ids = ",".join(r.info.run_id for r in runs)
+    body.insert(1, f'<p><a class="sweep-link" href="{href("/sweep", runs=ids)}">Sweep view of '
+                "these runs</a></p>")
     crumbs = [("experiments", "/"), ("compare", None)]
-    return layout("Compare runs", "".join(body), crumbs=crumbs, scripts=[ONLY_DIFF_SCRIPT])
+    return layout("Compare runs", "".join(body), crumbs=crumbs)
 
 
 # -- artifact view ------------------------------------------------------------------------
@@ -700,3 +955,203 @@ def artifact_view_page(
     crumbs = [("experiments", "/"), (experiment_name, exp_link),
               (run_label(run), f"/runs/{seg(rid)}"), (path or "artifacts", None)]
     return layout(path or "artifacts", body, crumbs=crumbs)
+
+
+# -- sweeps -------------------------------------------------------------------------------
+
+
+def sweep_page(
+    data: Mapping[str, Any],
+    *,
+    parent: Any,
+    runs: Sequence[Any],
+    metric: str,
+    missing: Sequence[str],
+    experiment_name: str,
+) -> str:
+    """Parallel coordinates, a param-vs-metric scatter and parameter importance; drawn by
+    the script from the JSON block, with the importance table also written here."""
+    title = f"Sweep: {run_label(parent)}" if parent is not None else f"Sweep of {len(runs)} runs"
+    body = [f"<h1>{e(title)}</h1>"]
+    for run_id in missing:
+        body.append(f'<div class="error">No run {e(run_id)}.</div>')
+    params, metrics = data["params"], data["metrics"]
+    if not runs:
+        body.append('<p class="muted">No runs: this run has no child runs.</p>')
+    elif not metrics or not params:
+        body.append('<p class="muted">Nothing to compare: the runs need at least one param '
+                    "that varies and one metric.</p>")
+    else:
+        metric_options = "".join(
+            f'<option value="{e(m)}"{" selected" if m == metric else ""}>{e(m)}</option>'
+            for m in metrics)
+        param_options = "".join(f'<option value="{e(p)}">{e(p)}</option>' for p in params)
+        body.append(
+            f'<p class="muted">{len(runs)} runs · {len(params)} params that vary · '
+            f"{len(metrics)} metrics</p>"
+            '<div class="toolbar sweep-controls">'
+            f'<label>metric <select id="sweep-metric">{metric_options}</select></label>'
+            f'<label>scatter x <select id="sweep-param">{param_options}</select></label>'
+            '<label><input type="checkbox" id="sweep-logx"> log x</label></div>'
+            '<h2>Parallel coordinates</h2><div id="parallel" class="sweep-chart"></div>'
+            '<div class="cols"><div><h2>Param vs metric</h2>'
+            '<div id="scatter" class="sweep-chart"></div></div>'
+            '<div><h2>Parameter importance</h2>'
+            '<p class="muted">Correlation with the metric: Pearson r for numeric params '
+            "(signed), correlation ratio η for categorical ones (0 to 1).</p>"
+            f'<div id="importance">{importance_table(data["importance"].get(metric, []))}'
+            "</div></div></div>"
+        )
+        body.append(json_block("sweep-data", data))
+    crumbs: list[tuple[str, str | None]] = [("experiments", "/")]
+    if runs:
+        crumbs.append((experiment_name, f"/experiments/{seg(runs[0].info.experiment_id)}"))
+    if parent is not None:
+        crumbs.append((run_label(parent), f"/runs/{seg(parent.info.run_id)}"))
+    crumbs.append(("sweep", None))
+    return layout(title, "".join(body), crumbs=crumbs)
+
+
+def importance_table(items: Sequence[Mapping[str, Any]]) -> str:
+    if not items:
+        return '<p class="muted">no params vary</p>'
+    rows = []
+    for item in items:
+        value = item["value"]
+        if value is None:
+            bar, shown = "", "n/a"
+        else:
+            width = abs(value) * 100
+            cls = "neg" if value < 0 else "pos"
+            bar = f'<span class="bar {cls}" style="width:{width:.0f}%"></span>'
+            shown = f"{value:+.2f}" if item["kind"] == "pearson" else f"{value:.2f}"
+        symbol = "r" if item["kind"] == "pearson" else "η"
+        rows.append(
+            f'<tr data-param="{e(item["param"])}"><th>{e(item["param"])}</th>'
+            f'<td class="num">{e(symbol)} = {e(shown)}</td><td class="barcell">{bar}</td>'
+            f'<td class="num muted">{item["runs"]} runs</td></tr>'
+        )
+    return f'<table class="importance"><tbody>{"".join(rows)}</tbody></table>'
+
+
+# -- model registry -----------------------------------------------------------------------
+
+
+def _aliases(aliases: Iterable[str]) -> str:
+    return " ".join(f'<span class="alias">@{e(a)}</span>' for a in aliases)
+
+
+def _stage(stage: str) -> str:
+    return f'<span class="stage stage-{e(stage)}">{e(stage)}</span>'
+
+
+def models_page(models: Sequence[Any]) -> str:
+    body = ["<h1>Registered models</h1>"]
+    if not models:
+        body.append('<p class="muted">No registered models. Register one with '
+                    "<code>autolog.register_model(\"runs:/&lt;run id&gt;/model\", "
+                    "\"name\")</code>.</p>")
+    else:
+        rows = []
+        for model in models:
+            latest = sorted(model.latest_versions, key=lambda v: int(v.version)
+                            if str(v.version).isdigit() else 0)
+            versions = " ".join(
+                f'<a href="{e(f"/models/{seg(model.name)}/versions/{seg(v.version)}")}">'
+                f"v{e(v.version)}</a> {_stage(v.current_stage)}" for v in latest)
+            aliases = _aliases(f"{a} → v{v}" for a, v in sorted(model.aliases.items()))
+            rows.append(
+                f'<tr><td><a href="{e("/models/" + seg(model.name))}">{e(model.name)}</a></td>'
+                f"<td>{versions}</td><td>{aliases}</td>"
+                f"<td>{e(fmt_time(model.last_updated_timestamp))}</td>"
+                f"<td>{e(model.description)}</td></tr>")
+        body.append('<table class="models"><thead><tr><th>name</th><th>latest versions</th>'
+                    "<th>aliases</th><th>updated</th><th>description</th></tr></thead>"
+                    f'<tbody>{"".join(rows)}</tbody></table>')
+    return layout("Models", "".join(body), crumbs=[("models", None)])
+
+
+def model_page(model: Any, versions: Sequence[Any]) -> str:
+    body = [f"<h1>{e(model.name)}</h1>"]
+    if model.description:
+        body.append(f"<p>{e(model.description)}</p>")
+    body.append(kv_table([("created", fmt_time(model.creation_timestamp)),
+                          ("updated", fmt_time(model.last_updated_timestamp))]))
+    if model.aliases:
+        body.append("<h2>Aliases</h2>" + kv_table(
+            [(f"@{a}", f"version {v}") for a, v in sorted(model.aliases.items())]))
+    rows = []
+    for mv in versions:
+        link = f"/models/{seg(model.name)}/versions/{seg(mv.version)}"
+        run = (f'<a class="mono" href="{e("/runs/" + seg(mv.run_id))}">{e(mv.run_id[:12])}</a>'
+               if mv.run_id else "")
+        rows.append(
+            f'<tr data-version="{e(mv.version)}"><td><a href="{e(link)}">v{e(mv.version)}</a>'
+            f"</td><td>{_stage(mv.current_stage)}</td><td>{_aliases(mv.aliases)}</td>"
+            f"<td>{run}</td><td>{e(fmt_time(mv.creation_timestamp))}</td>"
+            f'<td class="mono">{e(mv.source)}</td><td>{e(mv.description)}</td></tr>')
+    body.append("<h2>Versions</h2>")
+    body.append('<table class="versions"><thead><tr><th>version</th><th>stage</th>'
+                "<th>aliases</th><th>run</th><th>created</th><th>source</th>"
+                f'<th>description</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    if model.tags:
+        body.append("<h2>Tags</h2>" + kv_table(sorted(model.tags.items())))
+    crumbs = [("models", "/models"), (model.name, None)]
+    return layout(model.name, "".join(body), crumbs=crumbs)
+
+
+def model_version_page(model: Any, mv: Any, run: Any, path: str | None, model_html: str,
+                       entries: Sequence[Any]) -> str:
+    fields = [
+        ("model", f'<a href="{e("/models/" + seg(model.name))}">{e(model.name)}</a>'),
+        ("version", e(mv.version)),
+        ("stage", _stage(mv.current_stage)),
+        ("aliases", _aliases(mv.aliases) or '<span class="muted">none</span>'),
+        ("status", e(mv.status)),
+        ("source", f'<span class="mono">{e(mv.source)}</span>'),
+        ("created", e(fmt_time(mv.creation_timestamp))),
+        ("updated", e(fmt_time(mv.last_updated_timestamp))),
+    ]
+    if run is not None:
+        fields.insert(4, ("run", f'<a href="{e("/runs/" + seg(run.info.run_id))}">'
+                          f"{e(run_label(run))}</a> {status_badge(run.info.status)}"))
+    elif mv.run_id:
+        fields.insert(4, ("run", f'<span class="mono">{e(mv.run_id)}</span> '
+                          '<span class="muted">(not in this store)</span>'))
+    if mv.description:
+        fields.append(("description", e(mv.description)))
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in fields)
+    body = [f"<h1>{e(model.name)} · version {e(mv.version)}</h1>",
+            f'<table class="kv info"><tbody>{rows}</tbody></table>']
+    if mv.tags:
+        body.append("<h2>Tags</h2>" + kv_table(sorted(mv.tags.items())))
+    if run is not None and path is not None:
+        body.append("<h2>Files</h2>" + artifact_tree(run.info.run_id, entries, False))
+        body.append("<h2>MLmodel</h2>" + model_html)
+    crumbs = [("models", "/models"), (model.name, f"/models/{seg(model.name)}"),
+              (f"v{mv.version}", None)]
+    return layout(f"{model.name} v{mv.version}", "".join(body), crumbs=crumbs)
+
+
+def csv_table(text: str, delimiter: str = ",", cut: bool = False, max_rows: int = 500) -> str:
+    """A CSV file's first ``max_rows`` rows as a table (the first row as its header)."""
+    import csv
+    import io
+
+    lines = text.splitlines()
+    if cut and lines:
+        lines = lines[:-1]  # the preview cut the last line short
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(lines[: max_rows + 1])),
+                               delimiter=delimiter))
+    except csv.Error:
+        return f'<pre class="preview">{e(text)}</pre>'
+    if not rows:
+        return '<p class="muted">Empty file.</p>'
+    head = "".join(f"<th>{e(c)}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
+                   for row in rows[1:])
+    more = (f'<p class="muted">First {max_rows} rows of {len(lines) - 1:,}.</p>'
+            if len(lines) - 1 > max_rows else "")
+    return (f'<div class="scroll"><table class="csv"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>{more}")

@@ -46,13 +46,16 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from autolog.core import search, validation
 from autolog.core.errors import InvalidInputError, ResourceNotFoundError
-from autolog.ui import charts, pages
+from autolog.ui import charts, pages, sweeps
 
 logger = logging.getLogger("autolog.ui")
 
+#: Scripts only from this server's /static (no inline script runs); styles may be inline
+#: (uPlot positions its legend and cursor with style attributes).
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'"
+    "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
 )
 #: Served artifacts run nothing, even an SVG or HTML file opened directly.
 ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
@@ -60,12 +63,18 @@ ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inli
 PER_PAGE = 100
 MAX_PER_PAGE = 1000
 ALL_RUNS = 50_000  # runs read when sorting by duration (not a stored attribute)
+ALL_KEYS_RUNS = 5_000  # runs whose keys the column chooser offers
+PARENT_TAG = "mlflow.parentRunId"
 MAX_COLUMNS = 8  # default param + metric columns of the runs table
 MAX_RUN_CHARTS = 30
 MAX_SYSTEM_CHARTS = 16
 MAX_COMPARE_RUNS = 20
 MAX_COMPARE_CHARTS = 24
 MAX_ARTIFACT_ENTRIES = 500
+MAX_PICKER_RUNS = 500  # runs offered by a chart's overlay picker
+MAX_SWEEP_RUNS = 5_000
+MAX_API_POINTS = 20_000
+X_AXES = ("step", "time", "relative")
 TEXT_PREVIEW_BYTES = 100_000
 MLMODEL_MAX_BYTES = 1_000_000
 
@@ -82,6 +91,15 @@ TEXT_SUFFIXES = {
     ".toml", ".html", ".htm", ".xml", ".sh", ".rst", ".jsonl", ".out", ".err", "",
 }
 TEXT_NAMES = {"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml", "LICENSE"}
+
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+STATIC_TYPES = {
+    "uPlot.iife.min.js": "text/javascript; charset=utf-8",
+    "uPlot.min.css": "text/css; charset=utf-8",
+    "autolog-ui.js": "text/javascript; charset=utf-8",
+    "autolog-ui.css": "text/css; charset=utf-8",
+}
 
 
 class HTTPError(Exception):
@@ -132,6 +150,63 @@ def _csv(values: Sequence[str]) -> list[str]:
     return out
 
 
+#: (word in the key, heading), first match wins: see `autolog.core.sysmetrics`.
+SYSTEM_GROUPS = (("gpu", "GPU"), ("process", "Process"), ("cpu", "CPU"), ("memory", "Memory"),
+                 ("disk", "Disk"), ("network", "Network"))
+
+
+def system_group(key: str) -> str:
+    """The heading a system metric is charted under: ``system/gpu_0_memory_...`` -> GPU."""
+    name = key.removeprefix("system/").lower()
+    for word, group in SYSTEM_GROUPS:
+        if word in name:
+            return group
+    return "Other"
+
+
+class RunTree:
+    """Runs nested under their parent (the ``mlflow.parentRunId`` tag), order kept.
+
+    A run whose parent is not among ``runs`` (filtered out, or deleted) is a root.
+    """
+
+    def __init__(self, runs: Sequence[Any]) -> None:
+        self.by_id = {r.info.run_id: r for r in runs}
+        ids = self.by_id.keys()
+        self.children: dict[str, list[Any]] = {}
+        self.roots: list[Any] = []
+        for run in runs:
+            parent = run.data.tags.get(PARENT_TAG)
+            if parent and parent in ids and parent != run.info.run_id:
+                self.children.setdefault(parent, []).append(run)
+            else:
+                self.roots.append(run)
+        reached = {r.info.run_id for root in self.roots for r, _ in self.subtree(root)}
+        if len(reached) < len(ids):  # parent tags forming a cycle: those runs become roots
+            for run in runs:
+                if run.info.run_id not in reached:
+                    self.roots.append(run)
+                    reached.update(r.info.run_id for r, _ in self.subtree(run))
+
+    def descendants(self, run_id: str) -> int:
+        return sum(1 + self.descendants(c.info.run_id) for c in self.children.get(run_id, ()))
+
+    def subtree(self, run: Any, depth: int = 0, seen: set[str] | None = None):
+        """(run, depth) pairs: the run, then its children, depth first."""
+        seen = set() if seen is None else seen
+        if run.info.run_id in seen:  # a cycle of parent tags: show each run once
+            return
+        seen.add(run.info.run_id)
+        yield run, depth
+        for child in self.children.get(run.info.run_id, ()):
+            yield from self.subtree(child, depth + 1, seen)
+
+
+def _json_response(body: Any) -> Response:
+    return Response(200, json.dumps(body, allow_nan=False, default=str).encode("utf-8"),
+                    "application/json", headers={"Cache-Control": "no-store"})
+
+
 def _finite_json(value: float) -> Any:
     return value if math.isfinite(value) else str(value)
 
@@ -169,7 +244,13 @@ class UIApp:
             (re.compile(r"/runs/([^/]+)/artifacts/(.*)"), self.artifact_file),
             (re.compile(r"/runs/([^/]+)/view/?(.*)"), self.artifact_view),
             (re.compile(r"/compare/?"), self.compare),
+            (re.compile(r"/sweep/?"), self.sweep),
+            (re.compile(r"/models/?"), self.models),
+            (re.compile(r"/models/([^/]+)/?"), self.model),
+            (re.compile(r"/models/([^/]+)/versions/([^/]+)/?"), self.model_version),
             (re.compile(r"/api/runs/([^/]+)"), self.api_run),
+            (re.compile(r"/api/runs/([^/]+)/metrics/(.+)"), self.api_metric),
+            (re.compile(r"/static/([A-Za-z0-9._-]+)"), self.static),
             (re.compile(r"/favicon\.ico"), lambda query: Response(204)),
         ]
 
@@ -245,6 +326,8 @@ class UIApp:
         return html_response(pages.experiments_page(rows, self.tracking_uri))
 
     def experiment(self, query: dict[str, list[str]], experiment_id: str) -> Response:
+        """The runs table: every matching run read once (fast: ~70 ms for 5,000 runs in
+        the embedded store), nested runs folded under their parent, top-level runs paged."""
         started = time.perf_counter()
         experiment = self._experiment(experiment_id)
         eid = experiment.experiment_id
@@ -252,35 +335,39 @@ class UIApp:
         order_by = " ".join(_one(query, "order_by").split())
         page = _int(query, "page", 1, 1, 1_000_000)
         per_page = _int(query, "per_page", PER_PAGE, 1, MAX_PER_PAGE)
-        offset = (page - 1) * per_page
         error = None
         runs: list[Any] = []
-        has_next = False
         try:
             if order_by.split(" ")[0] in ("attributes.duration", "duration"):
-                window = self._by_duration(eid, filter_string, order_by)[offset:]
+                runs = self._by_duration(eid, filter_string, order_by)
             else:
-                window = self.client.search_runs(
+                runs = self.client.search_runs(
                     [eid], filter_string, [order_by] if order_by else None,
-                    max_results=offset + per_page + 1,
-                )[offset:]
-            has_next = len(window) > per_page
-            runs = window[:per_page]
+                    max_results=ALL_RUNS,
+                )
         except InvalidInputError as exc:
             error = str(exc)
-        total = self._count(eid) if not filter_string and error is None else None
+        tree = RunTree(runs)
+        offset = (page - 1) * per_page
+        roots = tree.roots[offset:offset + per_page]
+        shown = [r for root in roots for r, _ in tree.subtree(root)]
+        param_keys, metric_keys = self._columns(shown or runs, filter_string, order_by)
         explicit = {}
-        param_keys, metric_keys = self._columns(runs, filter_string, order_by)
-        if query.get("params"):
-            param_keys = _csv(query["params"])
+        if query.get("params") or query.get("cols"):
+            param_keys = _csv(query.get("params", []))
             explicit["params"] = ",".join(param_keys)
-        if query.get("metrics"):
-            metric_keys = _csv(query["metrics"])
+        if query.get("metrics") or query.get("cols"):
+            metric_keys = _csv(query.get("metrics", []))
             explicit["metrics"] = ",".join(metric_keys)
+        all_params = sorted({k for r in runs[:ALL_KEYS_RUNS] for k in r.data.params})
+        all_metrics = sorted({k for r in runs[:ALL_KEYS_RUNS] for k in r.data.metrics})
+        opened = set(_csv(query.get("open", [])))
         text = pages.runs_page(
-            experiment, runs, param_keys=param_keys, metric_keys=metric_keys,
+            experiment, tree, roots, param_keys=param_keys, metric_keys=metric_keys,
+            all_params=all_params, all_metrics=all_metrics, opened=opened,
             filter_string=filter_string, order_by=order_by, page=page, per_page=per_page,
-            has_next=has_next, total=total, error=error, explicit_columns=explicit,
+            total_runs=len(runs), stored=self._count(eid) if filter_string else None,
+            error=error, explicit_columns=explicit,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
         return html_response(text)
@@ -335,26 +422,21 @@ class UIApp:
         run = self._run(run_id)
         rid = run.info.run_id
         keys = sorted(run.data.metrics)
-        charts_html: list[str] = []
-        system_html: list[str] = []
-        skipped = 0
-        for key in keys:
-            system = key.startswith("system/")
-            target = system_html if system else charts_html
-            if len(target) >= (MAX_SYSTEM_CHARTS if system else MAX_RUN_CHARTS):
-                skipped += 1
-                continue
-            steps, stamps, values = self._series(rid, key)
-            if len(values) < 2:
-                continue  # a single value: the table says it all
-            x = "relative" if system else "step"
-            series = charts.prepare(pages.run_label(run), steps, stamps, values, x=x)
-            svg = charts.svg_chart([series], title=key, x=x, width=480, height=240)
-            link = f"/runs/{pages.seg(rid)}/metrics/{pages.seg(key)}" + (
-                "?x=relative" if system else "")
-            note = f"{series.total} points" + (
-                f", {len(series.xs)} drawn" if series.total > len(series.xs) else "")
-            target.append(pages.chart_box(svg, link, note))
+        user_keys = [k for k in keys if not k.startswith("system/")]
+        system_keys = [k for k in keys if k.startswith("system/")]
+        groups = charts.group_metric_keys(user_keys)
+        skipped = max(len(groups) - MAX_RUN_CHARTS, 0)
+        chart_specs = [
+            pages.chart_spec(" · ".join(group), [(run, k) for k in group],
+                             link=f"/runs/{pages.seg(rid)}/metrics/{pages.seg(group[0])}")
+            for group in groups[:MAX_RUN_CHARTS]
+        ]
+        system_specs: dict[str, list[str]] = {}
+        for key in system_keys[:MAX_SYSTEM_CHARTS * 4]:
+            system_specs.setdefault(system_group(key), []).append(
+                pages.chart_spec(key.removeprefix("system/"), [(run, key)], x="relative",
+                                 link=f"/runs/{pages.seg(rid)}/metrics/{pages.seg(key)}"
+                                 "?x=relative", small=True))
         entries, truncated = self._artifact_entries(rid)
         models = []
         for info in entries:
@@ -362,15 +444,36 @@ class UIApp:
             if not info.is_dir and name == "MLmodel":
                 model_dir = info.path.rpartition("/")[0]
                 models.append(self._model_html(rid, model_dir))
+        children = self._children(run)
         text = pages.run_page(
             run, self._experiment_name(run.info.experiment_id),
-            charts=charts_html, system_charts=system_html,
+            charts=chart_specs, system_charts=system_specs,
             artifacts_html='<div id="artifacts">'
             + pages.artifact_tree(rid, entries, truncated) + "</div>",
             models_html=models, version=self._version(run),
-            chart_note=f"{skipped} more metrics are not charted here." if skipped else "",
+            chart_note=f"{skipped} more metric groups are not charted here." if skipped else "",
+            children=children, registered=self._registered_versions(rid),
         )
         return html_response(text)
+
+    def _children(self, run: Any) -> list[Any]:
+        rid = run.info.run_id
+        try:
+            return self.client.search_runs(
+                [run.info.experiment_id], f"tags.`{PARENT_TAG}` = '{rid}'",
+                max_results=ALL_RUNS)
+        except InvalidInputError:  # a run id the filter cannot quote: no children shown
+            return []
+
+    def _registered_versions(self, run_id: str) -> list[Any]:
+        """The registry's versions made from this run ([] without a registry)."""
+        try:
+            return self.client.backend.search_model_versions(f"run_id = '{run_id}'")
+        except (NotImplementedError, InvalidInputError):
+            return []
+        except Exception:  # noqa: BLE001 - the run page stands without registry links
+            logger.warning("autolog ui: cannot read the model registry", exc_info=True)
+            return []
 
     def _artifact_entries(self, run_id: str) -> tuple[list[Any], bool]:
         """Every artifact under the run, breadth first, at most MAX_ARTIFACT_ENTRIES."""
@@ -516,17 +619,32 @@ class UIApp:
                 more = (f'<p class="muted">Preview cut at {TEXT_PREVIEW_BYTES:,} bytes; '
                         "download for the rest.</p>")
             text = data.decode("utf-8", errors="replace")
+            suffix = os.path.splitext(path)[1].lower()
+            if suffix in (".csv", ".tsv"):
+                return head + pages.csv_table(text, "\t" if suffix == ".tsv" else ",",
+                                              cut=bool(more)) + more
+            if suffix == ".json" and not more:
+                try:
+                    text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+                except ValueError:
+                    pass  # shown as it is
             return head + f'<pre class="preview">{pages.e(text)}</pre>' + more
         return head + '<p class="muted">No preview for this file type.</p>'
 
     # -- charts --------------------------------------------------------------------------
 
     def metric(self, query: dict[str, list[str]], run_id: str, key: str) -> Response:
+        """One metric (with its train/validation variants) large, other runs overlaid."""
         run = self._run(run_id)
         rid = run.info.run_id
+        if key not in run.data.metrics:
+            raise not_found(f"Run {rid} has no metric {key!r}.")
         x = _one(query, "x", "step")
-        if x not in ("step", "time", "relative"):
+        if x not in X_AXES:
             x = "step"
+        base = charts.split_role(key)[0].lower()
+        group = [k for g in charts.group_metric_keys(sorted(run.data.metrics)) for k in g
+                 if charts.split_role(k)[0].lower() == base] or [key]
         others = [r for r in _csv(query.get("runs", [])) if r != rid][:MAX_COMPARE_RUNS]
         runs = [run]
         missing = []
@@ -535,24 +653,17 @@ class UIApp:
                 runs.append(self.client.get_run(other))
             except (ResourceNotFoundError, InvalidInputError):
                 missing.append(other)
-        series = []
-        notes = []
-        for r in runs:
-            steps, stamps, values = self._series(r.info.run_id, key)
-            if not values:
-                notes.append(f"{pages.run_label(r)}: no values of {key!r}.")
-                continue
-            s = charts.prepare(pages.run_label(r), steps, stamps, values, x=x)
-            series.append(s)
-            drawn = f", downsampled to {len(s.xs)} for the chart" if s.total > len(s.xs) else ""
-            notes.append(f"{pages.run_label(r)}: {s.total} points{drawn}.")
-        if not series:
-            raise not_found(f"Run {rid} has no metric {key!r}.")
-        svg = charts.svg_chart(series, title=key, x=x, width=960, height=420)
+        candidates = [
+            r for r in self.client.search_runs([run.info.experiment_id],
+                                               max_results=MAX_PICKER_RUNS)
+            if r.info.run_id != rid and any(k in r.data.metrics for k in group)
+        ]
+        spec = pages.chart_spec(" · ".join(group), [(r, k) for r in runs for k in group
+                                                   if k in r.data.metrics], x=x, large=True)
         version = self._version(run) if run.info.status == "RUNNING" else None
         text = pages.metric_page(
-            run, key, svg, x=x, others=[r.info.run_id for r in runs[1:]], missing=missing,
-            notes=notes, experiment_name=self._experiment_name(run.info.experiment_id),
+            run, key, spec, x=x, group=group, overlaid=runs[1:], candidates=candidates,
+            missing=missing, experiment_name=self._experiment_name(run.info.experiment_id),
             version=version,
         )
         return html_response(text)
@@ -570,22 +681,124 @@ class UIApp:
         if not runs:
             raise not_found(f"No run with id {ids[0]!r}.")
         keys = sorted({k for r in runs for k in r.data.metrics if not k.startswith("system/")})
-        charts_html = []
-        for key in keys:
-            if len(charts_html) >= MAX_COMPARE_CHARTS:
-                break
-            series = []
-            for r in runs:
-                if key not in r.data.metrics:
-                    continue
-                steps, stamps, values = self._series(r.info.run_id, key)
-                series.append(charts.prepare(pages.run_label(r), steps, stamps, values))
-            if any(s.total > 1 for s in series):
-                svg = charts.svg_chart(series, title=key, width=480, height=240)
-                ids_param = ",".join(r.info.run_id for r in runs[1:])
-                link = f"/runs/{pages.seg(runs[0].info.run_id)}/metrics/{pages.seg(key)}"
-                charts_html.append(pages.chart_box(svg, f"{link}?runs={quote(ids_param)}"))
-        return html_response(pages.compare_page(runs, charts_html, missing))
+        specs = []
+        for group in charts.group_metric_keys(keys)[:MAX_COMPARE_CHARTS]:
+            pairs = [(r, k) for r in runs for k in group if k in r.data.metrics]
+            ids_param = ",".join(r.info.run_id for r in runs[1:])
+            link = (f"/runs/{pages.seg(runs[0].info.run_id)}/metrics/{pages.seg(group[0])}"
+                    f"?runs={quote(ids_param)}")
+            specs.append(pages.chart_spec(" · ".join(group), pairs, link=link))
+        return html_response(pages.compare_page(runs, specs, missing))
+
+    def api_metric(self, query: dict[str, list[str]], run_id: str, key: str) -> Response:
+        """A metric history as chart JSON: ?x=step|time|relative&min=&max=&points=."""
+        run = self._run(run_id)
+        x = _one(query, "x", "step")
+        if x not in X_AXES:
+            raise HTTPError(400, f"x must be one of {', '.join(X_AXES)}.")
+        bounds = []
+        for name in ("min", "max"):
+            raw = _one(query, name)
+            try:
+                value = float(raw) if raw else None
+            except ValueError:
+                raise HTTPError(400, f"{name} must be a number.") from None
+            bounds.append(value if value is None or math.isfinite(value) else None)
+        points = _int(query, "points", charts.MAX_POINTS, 10, MAX_API_POINTS)
+        steps, stamps, values = self._series(run.info.run_id, key)
+        if not values:
+            raise not_found(f"Run {run.info.run_id} has no metric {key!r}.")
+        body = charts.series_payload(steps, stamps, values, x=x, low=bounds[0],
+                                     high=bounds[1], max_points=points)
+        body.update(run_id=run.info.run_id, key=key, status=run.info.status)
+        return _json_response(body)
+
+    def static(self, query: dict[str, list[str]], name: str) -> Response:
+        """A file shipped in ``autolog/ui/static`` (a fixed list; nothing else is served)."""
+        if name not in STATIC_TYPES:
+            raise not_found(f"No static file {name!r}.")
+        path = os.path.join(STATIC_DIR, name)
+        with open(path, "rb") as handle:
+            body = handle.read()
+        return Response(200, body, STATIC_TYPES[name],
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+    # -- sweeps --------------------------------------------------------------------------
+
+    def sweep(self, query: dict[str, list[str]]) -> Response:
+        """A search's child runs (``?parent=``) or chosen runs (``?runs=``) side by side:
+        parallel coordinates, a param-metric scatter and parameter importance."""
+        parent_id = _one(query, "parent")
+        parent = None
+        missing: list[str] = []
+        if parent_id:
+            parent = self._run(parent_id)
+            runs = self._children(parent)
+        else:
+            ids = _csv(query.get("runs", []))[:MAX_SWEEP_RUNS]
+            if not ids:
+                raise HTTPError(400, "Choose a parent run (?parent=<id>) or runs (?runs=a,b).")
+            runs = []
+            for run_id in ids:
+                try:
+                    runs.append(self.client.get_run(run_id))
+                except (ResourceNotFoundError, InvalidInputError):
+                    missing.append(run_id)
+        runs = runs[:MAX_SWEEP_RUNS]
+        data = sweeps.sweep_data(runs)
+        metric = _one(query, "metric")
+        if metric not in data["metrics"]:
+            metric = sweeps.headline_metric(data["metrics"])
+        name = self._experiment_name((parent or runs[0]).info.experiment_id) if (
+            parent or runs) else ""
+        text = pages.sweep_page(data, parent=parent, runs=runs, metric=metric,
+                                missing=missing, experiment_name=name)
+        return html_response(text)
+
+    # -- model registry ------------------------------------------------------------------
+
+    def _registry(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except NotImplementedError:
+            raise HTTPError(404, "This store has no model registry.") from None
+        except (ResourceNotFoundError, InvalidInputError) as exc:
+            raise not_found(str(exc)) from None
+
+    def models(self, query: dict[str, list[str]]) -> Response:
+        found = self._registry(lambda: self.backend.search_registered_models())
+        return html_response(pages.models_page(sorted(found, key=lambda m: m.name.lower())))
+
+    def model(self, query: dict[str, list[str]], name: str) -> Response:
+        model = self._registry(lambda: self.backend.get_registered_model(name))
+        versions = self._registry(
+            lambda: [v for v in self.backend.search_model_versions() if v.name == model.name])
+        versions.sort(key=lambda v: int(v.version) if str(v.version).isdigit() else 0,
+                      reverse=True)
+        return html_response(pages.model_page(model, versions))
+
+    def model_version(self, query: dict[str, list[str]], name: str, version: str) -> Response:
+        mv = self._registry(lambda: self.backend.get_model_version(name, version))
+        model = self._registry(lambda: self.backend.get_registered_model(name))
+        run = None
+        model_html = ""
+        entries: list[Any] = []
+        run_id, path = mv.run_id, None
+        if mv.source.startswith("runs:/"):
+            run_id, _, path = mv.source.removeprefix("runs:/").partition("/")
+        if run_id:
+            try:
+                run = self.client.get_run(run_id)
+            except (ResourceNotFoundError, InvalidInputError):
+                run = None
+        if run is not None and path is not None:
+            model_html = self._model_html(run.info.run_id, path.strip("/"))
+            try:
+                entries = self.client.list_artifacts(run.info.run_id, path.strip("/"))
+            except (InvalidInputError, OSError, ValueError):
+                entries = []
+        return html_response(pages.model_version_page(model, mv, run, path, model_html,
+                                                      entries))
 
     def api_run(self, query: dict[str, list[str]], run_id: str) -> Response:
         run = self._run(run_id)
@@ -597,8 +810,7 @@ class UIApp:
             "metrics": {k: _finite_json(v) for k, v in sorted(run.data.metrics.items())},
             "version": self._version(run),
         }
-        return Response(200, json.dumps(body).encode("utf-8"), "application/json",
-                        headers={"Cache-Control": "no-store"})
+        return _json_response(body)
 
 
 # -- HTTP plumbing ----------------------------------------------------------------------------

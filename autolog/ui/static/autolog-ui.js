@@ -1,0 +1,597 @@
+/* autolog ui: the page behaviour. Plain JavaScript, no build step, no network access
+ * beyond this server. Each part looks for its elements and does nothing without them:
+ * charts (uPlot), the overlay picker, the runs tree and column chooser, saved views,
+ * the sweep views, live refresh of a RUNNING run. User text is only ever set with
+ * textContent or as an attribute value, never parsed as HTML. */
+(function () {
+  'use strict';
+
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(sel));
+  };
+  var enc = encodeURIComponent;
+  var PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9',
+    '#000000', '#8E6C00', '#4E79A7', '#F28E2B', '#59A14F', '#B07AA1'];
+  var DASHES = [[], [6, 4], [2, 3], [8, 3, 2, 3]];
+
+  function setQuery(name, value) {
+    var url = new URL(location.href);
+    if (value === null || value === '') { url.searchParams.delete(name); }
+    else { url.searchParams.set(name, value); }
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+
+  // -- small pieces ----------------------------------------------------------------
+
+  function selectAll() {
+    var all = $('#select-all');
+    if (!all) { return; }
+    all.addEventListener('change', function () {
+      $$('input[name=runs]').forEach(function (c) {
+        if (!c.closest('tr') || !c.closest('tr').hidden) { c.checked = all.checked; }
+      });
+    });
+  }
+
+  function onlyDifferences() {
+    var box = $('#only-diff');
+    if (!box) { return; }
+    box.addEventListener('change', function () {
+      $$('tr.same').forEach(function (r) { r.style.display = box.checked ? 'none' : ''; });
+    });
+  }
+
+  function filterList(input, items, text) {
+    input.addEventListener('input', function () {
+      var q = input.value.toLowerCase();
+      items().forEach(function (el) { el.hidden = q && text(el).indexOf(q) < 0; });
+    });
+  }
+
+  // -- runs tree, column chooser, saved views ------------------------------------------
+
+  function runsTree() {
+    var table = $('table.runs');
+    if (!table) { return; }
+    function rowsUnder(id) { return $$('tr[data-parent="' + CSS.escape(id) + '"]', table); }
+    function setOpen(row, open) {
+      var button = $('button.toggle', row);
+      if (button) {
+        button.setAttribute('aria-expanded', String(open));
+        button.textContent = open ? '\u25be' : '\u25b8';
+      }
+      rowsUnder(row.dataset.run).forEach(function (child) {
+        child.hidden = !open;
+        var b = $('button.toggle', child);
+        if (!open || (b && b.getAttribute('aria-expanded') === 'true')) {
+          setOpen(child, open && b && b.getAttribute('aria-expanded') === 'true');
+        }
+      });
+    }
+    function saveOpen() {
+      var ids = $$('button.toggle[aria-expanded=true]', table).map(function (b) {
+        return b.closest('tr').dataset.run;
+      });
+      var all = $$('button.toggle', table).length;
+      setQuery('open', ids.length && ids.length === all ? 'all' : ids.join(','));
+    }
+    table.addEventListener('click', function (event) {
+      var button = event.target.closest('button.toggle');
+      if (!button) { return; }
+      var row = button.closest('tr');
+      setOpen(row, button.getAttribute('aria-expanded') !== 'true');
+      saveOpen();
+    });
+    var expand = $('#expand-all'), collapse = $('#collapse-all');
+    if (expand) {
+      expand.addEventListener('click', function () {
+        $$('tr', table).forEach(function (r) {
+          if (r.dataset.run) { r.hidden = false; }
+          var b = $('button.toggle', r);
+          if (b) { b.setAttribute('aria-expanded', 'true'); b.textContent = '\u25be'; }
+        });
+        setQuery('open', 'all');
+      });
+    }
+    if (collapse) {
+      collapse.addEventListener('click', function () {
+        $$('tr[data-parent]', table).forEach(function (r) { r.hidden = true; });
+        $$('button.toggle', table).forEach(function (b) {
+          b.setAttribute('aria-expanded', 'false'); b.textContent = '\u25b8';
+        });
+        setQuery('open', null);
+      });
+    }
+  }
+
+  function columnChooser() {
+    var input = $('.column-filter');
+    if (!input) { return; }
+    filterList(input, function () { return $$('.column-chooser label'); },
+      function (el) { return el.textContent.toLowerCase(); });
+  }
+
+  function savedViews() {
+    var holder = $('#saved-views'), button = $('#save-view');
+    if (!holder || !button) { return; }
+    var storeKey = 'autolog-ui-views:' + location.pathname;
+    function load() {
+      try { return JSON.parse(localStorage.getItem(storeKey) || '[]'); } catch (e) { return []; }
+    }
+    function render() {
+      holder.textContent = '';
+      load().forEach(function (view, i) {
+        var a = document.createElement('a');
+        a.href = view.url; a.textContent = view.name; a.className = 'saved-view';
+        var x = document.createElement('button');
+        x.type = 'button'; x.textContent = '\u00d7'; x.title = 'forget this view';
+        x.className = 'forget';
+        x.addEventListener('click', function () {
+          var views = load(); views.splice(i, 1);
+          localStorage.setItem(storeKey, JSON.stringify(views)); render();
+        });
+        holder.appendChild(a); holder.appendChild(x);
+      });
+    }
+    button.addEventListener('click', function () {
+      var input = document.createElement('input');
+      input.type = 'text'; input.placeholder = 'name this view, Enter';
+      input.className = 'view-name';
+      button.replaceWith(input); input.focus();
+      input.addEventListener('keydown', function (event) {
+        if (event.key !== 'Enter') { return; }
+        event.preventDefault();
+        var views = load();
+        views.push({name: input.value || 'view ' + (views.length + 1),
+          url: location.pathname + location.search});
+        localStorage.setItem(storeKey, JSON.stringify(views));
+        input.replaceWith(button); render();
+      });
+    });
+    render();
+  }
+
+  // -- charts ------------------------------------------------------------------------
+
+  var charts = [];
+  var state = {x: null, log: false, smooth: 0};
+
+  function ema(ys, weight) {
+    if (!weight) { return ys; }
+    var out = new Array(ys.length), last = 0, n = 0;
+    for (var i = 0; i < ys.length; i++) {
+      var y = ys[i];
+      if (y === null || y === undefined) { out[i] = null; continue; }
+      n += 1;
+      last = last * weight + (1 - weight) * y;
+      out[i] = last / (1 - Math.pow(weight, n)); // debiased, as TensorBoard does
+    }
+    return out;
+  }
+
+  function fmtDuration(s) {
+    if (Math.abs(s) < 120) { return +s.toFixed(1) + 's'; }
+    if (Math.abs(s) < 7200) { return +(s / 60).toFixed(1) + 'm'; }
+    return +(s / 3600).toFixed(1) + 'h';
+  }
+
+  function chartHeight(el) {
+    var box = el.closest('.chart-box');
+    if (box && box.classList.contains('large')) { return 440; }
+    if (box && box.classList.contains('small')) { return 180; }
+    return 230;
+  }
+
+  function loadChart(c) {
+    var width = Math.max(el_width(c.el), 200);
+    var query = 'x=' + state.x + '&points=' + Math.min(Math.round(width * 2), 4000);
+    if (c.zoom) { query += '&min=' + c.zoom[0] + '&max=' + c.zoom[1]; }
+    c.el.dataset.state = 'loading';
+    return Promise.all(c.series.map(function (s) {
+      return fetch('/api/runs/' + enc(s.run) + '/metrics/' + enc(s.key) + '?' + query,
+        {cache: 'no-store'})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .catch(function () { return null; });
+    })).then(function (results) { c.results = results; draw(c); });
+  }
+
+  function el_width(el) { return el.clientWidth || el.parentNode.clientWidth || 480; }
+
+  function draw(c) {
+    var results = c.results, el = c.el;
+    var drawn = [], tables = [];
+    results.forEach(function (r, i) {
+      if (!r || !r.x.length) { return; }
+      var ys = ema(r.y, state.smooth);
+      if (state.log) { ys = ys.map(function (y) { return y > 0 ? y : null; }); }
+      drawn.push({spec: c.series[i], result: r});
+      tables.push([r.x, ys]);
+    });
+    var note = $('.chart-note', el.closest('.chart-box') || el.parentNode);
+    var box = el.closest('.chart-box');
+    var total = drawn.reduce(function (a, d) { return a + d.result.total; }, 0);
+    if (!drawn.length || (c.hideSingle && total <= drawn.length)) {
+      if (c.u) { c.u.destroy(); c.u = null; }
+      if (box && c.hideSingle) { box.hidden = true; }
+      el.dataset.state = 'empty';
+      return;
+    }
+    if (box) { box.hidden = false; }
+    var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    var shown = drawn.reduce(function (a, d) { return a + d.result.x.length; }, 0);
+    var inRange = drawn.reduce(function (a, d) { return a + d.result.in_range; }, 0);
+    if (note) {
+      note.textContent = shown < inRange
+        ? shown + ' of ' + inRange + ' points drawn (zoom in for exact values)'
+        : inRange + ' points' + (c.zoom ? ' in range (exact)' : '');
+    }
+    var key = [state.x, state.log, drawn.map(function (d) {
+      return d.spec.run + '/' + d.spec.key; }).join(',')].join('|');
+    if (c.u && c.key === key) {
+      c.u.setData(data, !c.zoom);
+    } else {
+      if (c.u) { c.u.destroy(); }
+      c.key = key;
+      c.u = new uPlot(options(c, drawn), data, el);
+    }
+    if (c.zoom) { c.u.setScale('x', {min: c.zoom[0], max: c.zoom[1]}); }
+    el.dataset.state = 'ready';
+    el.dataset.points = String(shown);
+    el.dataset.exact = String(shown >= inRange);
+  }
+
+  function options(c, drawn) {
+    var few = drawn.every(function (d) { return d.result.x.length < 60; });
+    var series = [{label: {step: 'step', time: 'time', relative: 'time since start'}[state.x],
+      value: state.x === 'relative' ? function (u, v) { return v === null ? '' : fmtDuration(v); }
+        : undefined}];
+    drawn.forEach(function (d) {
+      series.push({
+        label: d.spec.label,
+        stroke: PALETTE[d.spec.color % PALETTE.length],
+        dash: DASHES[d.spec.dash % DASHES.length],
+        width: 1.5,
+        spanGaps: true,
+        points: {show: few, size: 4},
+        value: function (u, v) { return v === null || v === undefined ? '' : +v.toPrecision(6); }
+      });
+    });
+    var xAxis = {};
+    if (state.x === 'relative') {
+      xAxis.values = function (u, vals) { return vals.map(fmtDuration); };
+    }
+    return {
+      width: el_width(c.el),
+      height: chartHeight(c.el),
+      series: series,
+      scales: {x: {time: state.x === 'time'}, y: {distr: state.log ? 3 : 1}},
+      axes: [xAxis, {size: 60}],
+      legend: {live: true},
+      cursor: {
+        drag: {x: true, y: false, setScale: false},
+        bind: {
+          dblclick: function () {
+            return function () { c.zoom = null; loadChart(c); return null; };
+          }
+        }
+      },
+      hooks: {
+        setSelect: [function (u) {
+          if (u.select.width < 5) { return; }
+          var lo = u.posToVal(u.select.left, 'x');
+          var hi = u.posToVal(u.select.left + u.select.width, 'x');
+          u.setSelect({left: 0, top: 0, width: 0, height: 0}, false);
+          c.zoom = [lo, hi];
+          loadChart(c);
+        }]
+      }
+    };
+  }
+
+  function makeCharts() {
+    var els = $$('.lchart');
+    if (!els.length || typeof uPlot === 'undefined') { return; }
+    var xSelect = $('#chart-x');
+    state.x = xSelect ? xSelect.value : (els[0].dataset.x || 'step');
+    els.forEach(function (el) {
+      var c = {el: el, series: JSON.parse(el.dataset.series || '[]'), zoom: null, u: null,
+        hideSingle: !el.closest('.chart-box').classList.contains('large')};
+      if (el.dataset.x && el.dataset.x !== state.x && !xSelect) { state.x = el.dataset.x; }
+      c.ownX = el.dataset.x;
+      charts.push(c);
+    });
+    charts.forEach(function (c) { loadChart(c); });
+    if (xSelect) {
+      xSelect.addEventListener('change', function () {
+        state.x = xSelect.value;
+        setQuery('x', state.x === 'step' ? null : state.x);
+        charts.forEach(function (c) { c.zoom = null; loadChart(c); });
+      });
+    }
+    var log = $('#chart-log');
+    if (log) {
+      log.addEventListener('change', function () {
+        state.log = log.checked;
+        charts.forEach(function (c) { if (c.results) { draw(c); } });
+      });
+    }
+    var smooth = $('#chart-smooth'), shown = $('#chart-smooth-value');
+    if (smooth) {
+      smooth.addEventListener('input', function () {
+        state.smooth = parseFloat(smooth.value) || 0;
+        if (shown) { shown.textContent = smooth.value; }
+        charts.forEach(function (c) { if (c.results) { draw(c); } });
+      });
+    }
+    var resizeTimer = null;
+    window.addEventListener('resize', function () {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () {
+        charts.forEach(function (c) {
+          if (c.u) { c.u.setSize({width: el_width(c.el), height: chartHeight(c.el)}); }
+        });
+      }, 150);
+    });
+  }
+
+  // The metric page: the picker chooses which runs the chart overlays.
+  function overlayPicker() {
+    var picker = $('form.picker');
+    var layout = $('.metric-layout');
+    if (!picker || !layout || !charts.length) { return; }
+    var c = charts[0];
+    var mainRun = layout.dataset.run, mainLabel = layout.dataset.label;
+    var keys = JSON.parse(layout.dataset.keys || '[]');
+    var labels = {};
+    $$('label[data-label]', picker).forEach(function (l) {
+      labels[$('input', l).value] = l.dataset.label;
+    });
+    filterList($('.picker-filter', picker), function () { return $$('.picker-list label', picker); },
+      function (el) { return el.dataset.name || ''; });
+    picker.addEventListener('change', function (event) {
+      if (!event.target.matches('input[name=runs]')) { return; }
+      var chosen = $$('input[name=runs]:checked', picker).map(function (b) { return b.value; });
+      var runs = [mainRun].concat(chosen);
+      var series = [];
+      runs.forEach(function (run, i) {
+        keys.forEach(function (key, j) {
+          var name = i === 0 ? mainLabel : labels[run];
+          if (runs.length === 1) { name = key; }
+          else if (keys.length > 1) { name = name + ' \u00b7 ' + key; }
+          series.push({run: run, key: key, label: name,
+            color: runs.length > 1 ? i : j, dash: runs.length > 1 ? j : 0});
+        });
+      });
+      c.series = series;
+      setQuery('runs', chosen.join(','));
+      loadChart(c);
+    });
+  }
+
+  // -- live refresh of a RUNNING run ------------------------------------------------------
+
+  function livePolling() {
+    var body = document.body, url = body.getAttribute('data-poll');
+    if (!url) { return; }
+    var timer = setInterval(function () {
+      fetch(url, {cache: 'no-store'}).then(function (r) { return r.json(); }).then(function (d) {
+        if (d.version === body.getAttribute('data-version')) { return; }
+        body.setAttribute('data-version', d.version);
+        var cells = $$('td[data-metric]');
+        var known = cells.map(function (td) { return td.dataset.metric; });
+        var fresh = Object.keys(d.metrics).filter(function (k) { return known.indexOf(k) < 0; });
+        if (cells.length && fresh.length) { location.reload(); return; }
+        cells.forEach(function (td) {
+          var v = d.metrics[td.dataset.metric];
+          if (v !== undefined) { td.textContent = typeof v === 'number' ? +v.toPrecision(6) : v; }
+        });
+        var status = $('#run-status .status');
+        if (status) { status.textContent = d.status; status.className = 'status status-' + d.status; }
+        charts.forEach(function (c) { loadChart(c); });
+        body.setAttribute('data-refreshed', String(Number(body.getAttribute('data-refreshed') || 0) + 1));
+        if (d.status !== 'RUNNING') { clearInterval(timer); }
+      }).catch(function () {});
+    }, Number(body.getAttribute('data-poll-ms')) || 2000);
+  }
+
+  // -- sweeps ----------------------------------------------------------------------------
+
+  var SVG = 'http://www.w3.org/2000/svg';
+  function svgEl(name, attrs, parent) {
+    var el = document.createElementNS(SVG, name);
+    Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    if (parent) { parent.appendChild(el); }
+    return el;
+  }
+  function svgText(parent, x, y, text, anchor) {
+    var t = svgEl('text', {x: x, y: y, 'text-anchor': anchor || 'middle'}, parent);
+    t.textContent = text;
+    return t;
+  }
+
+  // A scale for one axis: numbers linear (log when they span >2 decades, all > 0),
+  // strings as evenly spaced categories.
+  function axisScale(values, numeric, forceLog) {
+    var present = values.filter(function (v) { return v !== undefined && v !== null; });
+    if (!numeric) {
+      var cats = present.map(String).filter(function (v, i, a) { return a.indexOf(v) === i; }).sort();
+      return {cats: cats, pos: function (v) {
+        var i = cats.indexOf(String(v));
+        return cats.length < 2 ? 0.5 : i / (cats.length - 1);
+      }, ticks: cats.map(function (c, i) { return [cats.length < 2 ? 0.5 : i / (cats.length - 1), c]; })};
+    }
+    if (!present.length) { return {pos: function () { return 0.5; }, ticks: []}; }
+    var lo = Math.min.apply(null, present), hi = Math.max.apply(null, present);
+    var log = lo > 0 && (forceLog || (forceLog === undefined && hi / lo > 100));
+    var f = log ? Math.log10 : function (v) { return v; };
+    var a = f(lo), b = f(hi);
+    var pos = function (v) { return b === a ? 0.5 : (f(v) - a) / (b - a); };
+    var ticks = [0, 0.25, 0.5, 0.75, 1].map(function (t) {
+      var v = log ? Math.pow(10, a + t * (b - a)) : a + t * (b - a);
+      return [t, +v.toPrecision(3)];
+    });
+    return {pos: pos, ticks: ticks, log: log};
+  }
+
+  function colorFor(t) { // blue (low) to orange (high), t in [0, 1]
+    var from = [33, 102, 172], mid = [190, 190, 190], to = [230, 97, 1];
+    var a = t < 0.5 ? from : mid, b = t < 0.5 ? mid : to, u = t < 0.5 ? t * 2 : (t - 0.5) * 2;
+    return 'rgb(' + a.map(function (v, i) { return Math.round(v + (b[i] - v) * u); }).join(',') + ')';
+  }
+
+  function parallel(data, metric) {
+    var holder = $('#parallel');
+    holder.textContent = '';
+    var axes = data.params.concat([metric]);
+    var width = Math.max(holder.clientWidth - 20, 160 * axes.length), height = 380;
+    var top = 40, bottom = 30, left = 60, right = 60;
+    var svg = svgEl('svg', {width: width, height: height, role: 'img',
+      'aria-label': 'parallel coordinates'}, holder);
+    var step = (width - left - right) / Math.max(axes.length - 1, 1);
+    var scales = axes.map(function (name, i) {
+      var isMetric = i === axes.length - 1;
+      var values = data.rows.map(function (r) { return isMetric ? r.metrics[name] : r.params[name]; });
+      return axisScale(values, isMetric || data.numeric[name]);
+    });
+    var metricScale = scales[scales.length - 1];
+    var yOf = function (t) { return top + (1 - t) * (height - top - bottom); };
+    var lines = svgEl('g', {'class': 'lines'}, svg);
+    var rows = data.rows.slice().sort(function (a, b) {
+      return (a.metrics[metric] === undefined ? -1 : 1) - (b.metrics[metric] === undefined ? -1 : 1);
+    });
+    rows.forEach(function (row) {
+      var pts = [];
+      axes.forEach(function (name, i) {
+        var v = i === axes.length - 1 ? row.metrics[name] : row.params[name];
+        if (v !== undefined) { pts.push((left + i * step).toFixed(1) + ',' + yOf(scales[i].pos(v)).toFixed(1)); }
+      });
+      var m = row.metrics[metric];
+      var a = svgEl('a', {href: '/runs/' + enc(row.id)}, lines);
+      var line = svgEl('polyline', {points: pts.join(' '), fill: 'none', 'class': 'run-line',
+        'data-run': row.id, stroke: m === undefined ? '#d0d7de' : colorFor(metricScale.pos(m)),
+        'stroke-width': 1.5, 'stroke-opacity': 0.8}, a);
+      var title = svgEl('title', {}, line);
+      title.textContent = row.name + (m === undefined ? '' : ': ' + metric + ' = ' + m);
+    });
+    axes.forEach(function (name, i) {
+      var g = svgEl('g', {'class': 'axis'}, svg);
+      var x = left + i * step;
+      svgEl('line', {x1: x, x2: x, y1: top, y2: height - bottom, stroke: '#8c959f'}, g);
+      var label = svgText(g, x, top - 22, name + (scales[i].log ? ' (log)' : ''));
+      label.setAttribute('font-weight', i === axes.length - 1 ? '700' : '600');
+      scales[i].ticks.forEach(function (t) {
+        svgEl('line', {x1: x - 3, x2: x + 3, y1: yOf(t[0]), y2: yOf(t[0]), stroke: '#8c959f'}, g);
+        svgText(g, x - 6, yOf(t[0]) + 4, String(t[1]).slice(0, 18), 'end');
+      });
+    });
+  }
+
+  function scatter(data, param, metric, logX) {
+    var holder = $('#scatter');
+    holder.textContent = '';
+    var width = 560, height = 380, left = 64, right = 20, top = 20, bottom = 46;
+    var svg = svgEl('svg', {width: width, height: height, role: 'img', 'aria-label': 'scatter'},
+      holder);
+    var rows = data.rows.filter(function (r) {
+      return r.params[param] !== undefined && r.metrics[metric] !== undefined;
+    });
+    if (!rows.length) { svgText(svg, width / 2, height / 2, 'no runs have both'); return; }
+    var xs = axisScale(rows.map(function (r) { return r.params[param]; }), data.numeric[param],
+      data.numeric[param] ? logX : undefined);
+    var ys = axisScale(rows.map(function (r) { return r.metrics[metric]; }), true, false);
+    var px = function (t) { return left + t * (width - left - right); };
+    var py = function (t) { return top + (1 - t) * (height - top - bottom); };
+    var axis = svgEl('g', {'class': 'axis'}, svg);
+    svgEl('line', {x1: left, x2: width - right, y1: height - bottom, y2: height - bottom}, axis);
+    svgEl('line', {x1: left, x2: left, y1: top, y2: height - bottom}, axis);
+    xs.ticks.forEach(function (t) { svgText(axis, px(t[0]), height - bottom + 16, String(t[1]).slice(0, 14)); });
+    ys.ticks.forEach(function (t) { svgText(axis, left - 6, py(t[0]) + 4, String(t[1]), 'end'); });
+    svgText(axis, (left + width - right) / 2, height - 8, param + (xs.log ? ' (log)' : ''));
+    var yl = svgText(axis, 14, (top + height - bottom) / 2, metric);
+    yl.setAttribute('transform', 'rotate(-90 14 ' + (top + height - bottom) / 2 + ')');
+    rows.forEach(function (r, i) {
+      var jitter = xs.cats ? ((i * 7919) % 17 - 8) / 400 : 0;
+      var a = svgEl('a', {href: '/runs/' + enc(r.id)}, svg);
+      var dot = svgEl('circle', {cx: px(Math.min(Math.max(xs.pos(r.params[param]) + jitter, 0), 1)),
+        cy: py(ys.pos(r.metrics[metric])), r: 4, 'class': 'point', 'data-run': r.id,
+        fill: colorFor(ys.pos(r.metrics[metric])), 'fill-opacity': 0.85}, a);
+      var title = svgEl('title', {}, dot);
+      title.textContent = r.name + ': ' + param + ' = ' + r.params[param] + ', ' + metric + ' = ' +
+        r.metrics[metric];
+    });
+  }
+
+  function importanceTable(items) {
+    var holder = $('#importance');
+    holder.textContent = '';
+    var table = document.createElement('table');
+    table.className = 'importance';
+    var body = document.createElement('tbody');
+    table.appendChild(body);
+    items.forEach(function (item) {
+      var tr = document.createElement('tr');
+      tr.dataset.param = item.param;
+      var th = document.createElement('th'); th.textContent = item.param; tr.appendChild(th);
+      var td = document.createElement('td'); td.className = 'num';
+      var symbol = item.kind === 'pearson' ? 'r' : '\u03b7';
+      var v = item.value;
+      td.textContent = symbol + ' = ' + (v === null ? 'n/a'
+        : (item.kind === 'pearson' && v >= 0 ? '+' : '') + v.toFixed(2));
+      tr.appendChild(td);
+      var barCell = document.createElement('td'); barCell.className = 'barcell';
+      if (v !== null) {
+        var bar = document.createElement('span');
+        bar.className = 'bar ' + (v < 0 ? 'neg' : 'pos');
+        bar.style.width = Math.round(Math.abs(v) * 100) + '%';
+        barCell.appendChild(bar);
+      }
+      tr.appendChild(barCell);
+      var n = document.createElement('td'); n.className = 'num muted';
+      n.textContent = item.runs + ' runs'; tr.appendChild(n);
+      body.appendChild(tr);
+    });
+    holder.appendChild(table);
+  }
+
+  function sweepPage() {
+    var block = $('#sweep-data');
+    if (!block) { return; }
+    var data = JSON.parse(block.textContent);
+    var metricSel = $('#sweep-metric'), paramSel = $('#sweep-param'), logX = $('#sweep-logx');
+    var params = new URL(location.href).searchParams;
+    if (params.get('param') && data.params.indexOf(params.get('param')) >= 0) {
+      paramSel.value = params.get('param');
+    } else if (data.importance[metricSel.value] && data.importance[metricSel.value].length) {
+      paramSel.value = data.importance[metricSel.value][0].param; // the strongest first
+    }
+    function render() {
+      parallel(data, metricSel.value);
+      scatter(data, paramSel.value, metricSel.value, logX.checked);
+      importanceTable(data.importance[metricSel.value] || []);
+    }
+    metricSel.addEventListener('change', function () { setQuery('metric', metricSel.value); render(); });
+    paramSel.addEventListener('change', function () { setQuery('param', paramSel.value); render(); });
+    logX.addEventListener('change', render);
+    render();
+  }
+
+  function start() {
+    selectAll();
+    onlyDifferences();
+    runsTree();
+    columnChooser();
+    savedViews();
+    makeCharts();
+    overlayPicker();
+    sweepPage();
+    livePolling();
+    window.autologUI = {charts: charts, state: state};
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();
