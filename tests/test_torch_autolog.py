@@ -245,23 +245,190 @@ def test_no_host_device_sync_per_step(digits, monkeypatch):
     assert len(history(run, "train_loss")) == epochs
 
 
-def test_loop_without_dataloader_logs_per_step():
+def window_means(losses, every):
+    """(step, mean) per window of `every` steps, as autolog logs a loop of steps."""
+    values = [float(t) for t in losses]
+    return [(min(k + every, len(values)) - 1,
+             pytest.approx(sum(values[k:k + every]) / len(values[k:k + every]), rel=1e-5))
+            for k in range(0, len(values), every)]
+
+
+def linear_steps(steps, record):
     torch.manual_seed(0)
     x = torch.randn(64, 4)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
     model = nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    expected = []
-    for _ in range(30):
+    for _ in range(steps):
         optimizer.zero_grad()
         loss = nn.functional.mse_loss(model(x), y)
         loss.backward()
         optimizer.step()
-        expected.append(loss.detach().clone())
+        record.append(loss.detach().clone())
+
+
+def test_loop_without_dataloader_logs_windows_of_steps():
+    """No DataLoader: train_loss every 10 steps by default (the mean of those steps, at the
+    window's last step; a last partial window too); ``log_every_n_steps=1``: every step."""
+    from autolog.integrations.torch import DEFAULT_EVERY_N_STEPS
+
+    assert DEFAULT_EVERY_N_STEPS == 10  # the README documents it
+    losses = []
+    linear_steps(35, losses)
+    got = history(finished_run(), "train_loss")
+    assert [s for s, _ in got] == [9, 19, 29, 34]
+    assert got == window_means(losses, 10)
+
+    autolog.torch.autolog(log_every_n_steps=1)
+    losses = []
+    linear_steps(30, losses)
+    got = history(finished_run(), "train_loss")
+    assert [s for s, _ in got] == list(range(30))
+    assert [v for _, v in got] == pytest.approx([t.item() for t in losses], rel=1e-6)
+
+
+def test_char_lm_loop_of_steps_like_nanogpt():
+    """nanoGPT's loop: hand-made batches, the loss computed in the model's forward with
+    F.cross_entropy, an @torch.no_grad() estimate_loss() every N steps (loss functions
+    called with gradients off, no DataLoader), clip_grad_norm_, the lr set by hand in
+    param_group["lr"] every step. Every step's loss is in train_loss, the evaluations' are
+    not; the lr is sampled once per window."""
+    sys.path.insert(0, str(REPO / "examples"))
+    try:
+        import torch_char_lm
+    finally:
+        sys.path.remove(str(REPO / "examples"))
+
+    autolog.torch.autolog(log_every_n_steps=1)
+    losses = torch_char_lm.main(max_iters=60, eval_interval=20, eval_iters=3)
     run = finished_run()
     got = history(run, "train_loss")
-    assert [s for s, _ in got] == list(range(30))
-    assert [v for _, v in got] == pytest.approx([t.item() for t in expected], rel=1e-6)
+    assert [s for s, _ in got] == list(range(60))
+    assert [v for _, v in got] == pytest.approx([t.item() for t in losses], rel=1e-6)
+    assert "val_loss" not in run.data.metrics
+    assert run.data.params["optimizer_name"] == "AdamW"
+    assert "model" in artifacts(run)
+
+    autolog.torch.autolog()  # the default: windows of 10 steps
+    losses = torch_char_lm.main(max_iters=95, eval_interval=20, eval_iters=3)
+    run = finished_run()
+    assert history(run, "train_loss") == window_means(losses, 10)
+    lr_steps = [s for s, _ in history(run, "lr")]
+    assert lr_steps == [0] + list(range(9, 95, 10))  # first step, then each window's end
+
+
+def test_makemore_loop_infinite_loader_and_evaluation_loaders():
+    """makemore's loop: an "infinite" DataLoader (RandomSampler with replacement and 1e10
+    samples) read with next(), an evaluate() under torch.inference_mode() over DataLoaders,
+    once with a break (max_batches: not an evaluation pass) and once to the end. train_loss
+    per window of steps (not one point at run end); val_loss at the number of steps done."""
+    from torch.utils.data import RandomSampler
+
+    torch.manual_seed(0)
+    x = torch.randn(400, 8)
+    y = (x[:, 0] > 0).long()
+    train_set, test_set = TensorDataset(x[:320], y[:320]), TensorDataset(x[320:], y[320:])
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    sampler = RandomSampler(train_set, replacement=True, num_samples=int(1e10))
+    batches = iter(DataLoader(train_set, sampler=sampler, batch_size=32))
+
+    @torch.inference_mode()
+    def evaluate(dataset, max_batches=None):
+        model.eval()
+        losses = []
+        for i, (xb, yb) in enumerate(DataLoader(dataset, batch_size=20)):
+            losses.append(nn.functional.cross_entropy(model(xb), yb))
+            if max_batches is not None and i >= max_batches:
+                break
+        model.train()
+        return torch.stack(losses).mean().item()
+
+    losses, evaluations = [], []
+    for step in range(45):
+        xb, yb = next(batches)
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+        if step % 20 == 0:
+            evaluate(train_set, max_batches=2)
+            evaluations.append((step + 1, pytest.approx(evaluate(test_set), rel=1e-5)))
+    run = finished_run()
+    assert history(run, "train_loss") == window_means(losses, 10)
+    assert history(run, "val_loss") == evaluations
+    assert "val2_loss" not in run.data.metrics
+
+
+def test_a_loader_used_before_the_loop_and_an_evaluation_loader_between_steps(digits):
+    """A DataLoader read to the end before training (statistics), another held exhausted
+    by the user, evaluation DataLoader passes under no_grad every 10 steps, a GradScaler:
+    none of them is taken for an epoch; train_loss per step, the unscaled loss."""
+    x_train, y_train, x_val, y_val = digits
+    stats_loader = DataLoader(TensorDataset(x_train), batch_size=128)
+    mean = torch.stack([xb.mean(0) for (xb,) in stats_loader]).mean(0)
+    held = iter(DataLoader(TensorDataset(x_val), batch_size=64))
+    list(zip(range(10), held))  # yields both batches; the user keeps the iterator
+    val_loader = DataLoader(TensorDataset(x_val, y_val), batch_size=64)
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    generator = torch.Generator().manual_seed(0)
+    losses, evaluations = [], []
+    for step in range(30):
+        ix = torch.randint(len(x_train), (32,), generator=generator)
+        loss = nn.functional.cross_entropy(model(x_train[ix] - mean), y_train[ix])
+        optimizer.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        losses.append(loss.detach())
+        if step % 10 == 9:
+            with torch.no_grad():
+                val = torch.stack([nn.functional.cross_entropy(model(xb - mean), yb)
+                                   for xb, yb in val_loader]).mean().item()
+            evaluations.append((step + 1, pytest.approx(val, rel=1e-5)))
+    del held
+    autolog.torch.autolog(log_every_n_steps=1)  # (read at the next run: this one keeps 10)
+    run = finished_run()
+    assert history(run, "train_loss") == window_means(losses, 10)
+    assert history(run, "val_loss") == evaluations
+
+
+def test_epochs_with_log_every_n_steps_add_train_loss_step(digits):
+    """A DataLoader loop stays a loop of epochs; log_every_n_steps adds train_loss_step."""
+    autolog.torch.autolog(log_every_n_steps=3)
+    record = []
+    train(digits, epochs=2, record=record)  # 8 steps per epoch
+    run = finished_run()
+    assert history(run, "train_loss") == [(0, pytest.approx(record[0][0], rel=1e-5)),
+                                          (1, pytest.approx(record[1][0], rel=1e-5))]
+    assert [s for s, _ in history(run, "train_loss_step")] == [2, 5, 8, 11, 14, 15]
+    assert [s for s, _ in history(run, "val_loss")] == [0, 1]
+
+
+def test_loop_of_steps_converts_losses_in_batches_not_per_step(monkeypatch):
+    """A loop of steps: losses become numbers about every 100 steps (FLUSH_STEPS), one
+    stacked transfer each, never per step."""
+    from autolog.integrations.torch import FLUSH_STEPS
+
+    counts = {"n": 0}
+    for name in ("item", "tolist", "cpu", "__float__", "numpy"):
+        original = getattr(torch.Tensor, name)
+
+        def counting(self, *args, _original=original, **kwargs):
+            counts["n"] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+    steps = 500
+    counts["n"] = 0
+    linear_steps(steps, [])
+    during = counts["n"]
+    monkeypatch.undo()
+    assert during <= steps // FLUSH_STEPS, during
+    assert len(history(finished_run(), "train_loss")) == steps // 10
 
 
 def test_backward_without_optimizer_steps_holds_bounded_memory():
@@ -591,3 +758,18 @@ def test_managed_run_failed_on_exception_killed_on_sigterm(tmp_path):
     out, _err = finishing.communicate(timeout=120)
     assert finishing.returncode == 0
     assert autolog.get_run(out.split()[0]).info.status == "FINISHED"
+
+
+@pytest.mark.slow
+def test_char_lm_example_under_autolog_run(tmp_path):
+    """The nanoGPT-style example unchanged, under `autolog run`: 120 steps -> 12 points."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), AUTOLOG_TRACKING_URI=str(tmp_path / "runs"))
+    env.pop("AUTOLOG_STRICT", None)
+    done = subprocess.run([sys.executable, "-m", "autolog", "run",
+                           str(REPO / "examples" / "torch_char_lm.py"), "120"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    autolog.set_tracking_uri(tmp_path / "runs")
+    (run,) = autolog.search_runs()
+    assert [s for s, _ in history(run, "train_loss")] == list(range(9, 120, 10))
+    assert run.data.params["optimizer_name"] == "AdamW"

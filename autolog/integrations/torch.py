@@ -15,23 +15,29 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   no ``.item()``, no kernel, no host-device synchronisation per step -- and the kept
   values are summed on the device every 256 steps and turned into numbers once per epoch;
   through ``GradScaler.scale(loss).backward()`` the unscaled loss is used.
-* Epochs: a ``DataLoader`` iterated to exhaustion while backward calls happen is one
-  epoch: metric ``train_loss`` (mean over the epoch's backward calls, one
-  synchronisation per epoch), step = epoch (0-based); with two or more optimizers also
-  ``train_loss_optimizer<j>`` per optimizer. A loader exhausted while gradients are off,
-  during which ``torch.nn.functional`` losses or loss modules are called, is an
-  evaluation pass: metric ``val_loss`` (the mean of those losses; a second evaluation
-  loader is ``val2_loss``), step = the current epoch. Nothing is hooked per batch: a pass
-  starts at ``iter(loader)`` (``DataLoader.__iter__``) and is over when its iterator is
-  released (the ``for`` loop ended; a weak reference tells) or, for an iterator that is
-  still held (manual ``next``, ``persistent_workers=True``), when the next pass starts;
-  it counts when it yielded all its batches (a ``break`` does not; a loader of unknown
-  length counts). Its metrics are logged when the next pass starts, at ``autolog.flush()``
-  (from the loop's thread) or when the run ends. A loop without a DataLoader logs
-  ``train_loss`` per optimizer step (step = step index), converted in batches of
-  ``log_every_n_steps`` (default 100) steps -- one synchronisation per batch. With
-  ``log_every_n_steps=N`` and a DataLoader, ``train_loss_step`` (the mean of the last N
-  steps) every N steps.
+* Epochs or steps: what the loop is shows once per run. A ``DataLoader`` pass that
+  yielded all its batches while backward calls happened makes it a loop of epochs: metric
+  ``train_loss`` (mean over the epoch's backward calls, one synchronisation per epoch),
+  step = epoch (0-based); with two or more optimizers also ``train_loss_optimizer<j>``.
+  Steps that no pass can end as an epoch make it a loop of steps (nanoGPT, makemore):
+  hand-made batches with no pass live, an "infinite" loader (>= `LONG_PASS_BATCHES`
+  batches), an iterator the user keeps after it ran out, or a run that ends before any
+  epoch did. There ``train_loss`` is logged per window of ``log_every_n_steps`` optimizer
+  steps (default `DEFAULT_EVERY_N_STEPS` = 10): the mean of the window's losses, step =
+  the window's last step index; windows are summed on the device and turned into numbers
+  about every `FLUSH_STEPS` steps (one synchronisation each) and at ``autolog.flush()``.
+  Beside epochs, ``log_every_n_steps=N`` adds ``train_loss_step``, the same windows.
+  A loader exhausted while gradients are off, during which ``torch.nn.functional``
+  losses or loss modules are called, is an evaluation pass: metric ``val_loss`` (the mean
+  of those losses; a second evaluation loader is ``val2_loss``), step = the current
+  epoch, or in a loop of steps the number of steps done. Nothing is hooked per batch: a
+  pass starts at ``iter(loader)`` (``DataLoader.__iter__``) and is over when its iterator
+  is released (the ``for`` loop ended; a weak reference tells) or, for an iterator that
+  is still held (manual ``next``, ``persistent_workers=True``), when the next pass
+  starts; it counts when it yielded all its batches (a ``break`` does not; a loader of
+  unknown length counts), with no more optimizer steps than batches. Its metrics are
+  logged when the next pass starts, at ``autolog.flush()`` (from the loop's thread) or
+  when the run ends. Outside epochs the lr is sampled at each window's end.
 * The model: the ``nn.Module``(s) whose parameters the stepped optimizer holds, found
   among the modules whose ``parameters()``/``named_parameters()`` were called (as
   ``Optimizer(model.parameters())`` does) -- never by scanning the heap. At run end:
@@ -72,14 +78,24 @@ from autolog.core import context
 from autolog.core.config import AutologConfig
 from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, framework_hook, guard
+from autolog.integrations._torch_steps import COMPACT_EVERY, StepLosses, device_sum, to_floats
 
 __all__ = ["TorchConfig", "TorchIntegration", "autolog", "load_model", "load_state_dict",
            "log_model", "save_model"]
 
 INTEGRATION = "torch"
 FLAVOR = "pytorch"
-DEFAULT_FLUSH_STEPS = 100
-COMPACT_EVERY = 256
+#: ``log_every_n_steps=None`` in a loop of steps (no DataLoader epochs): one ``train_loss``
+#: point per 10 steps (the mean of those steps' losses): 500 points for 5,000 steps.
+DEFAULT_EVERY_N_STEPS = 10
+#: Per-step losses are turned into numbers about every this many steps (one sync each).
+FLUSH_STEPS = 100
+#: A DataLoader pass this long never ends as an epoch (``RandomSampler(num_samples=1e10)``,
+#: the "infinite loader" of makemore-style loops): its steps are a loop of steps.
+LONG_PASS_BATCHES = 1_000_000
+#: Steps held undecided in a pass of unknown length before they count as a loop of steps.
+HOLD_UNKNOWN_PASS_STEPS = 10_000
+STEPS, EPOCHS = "steps", "epochs"  # what a run's training loop turned out to be
 LOSS_FUNCTIONS = (
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
     "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss",
@@ -199,13 +215,20 @@ class _Pass:
     """One iteration over a DataLoader: from ``iter(loader)`` until its iterator is released
     (the ``for`` loop ended) or, for an iterator still held, until it has yielded all."""
 
-    __slots__ = ("order", "backward_at_start", "dataset_key", "length", "val_losses",
+    __slots__ = ("order", "backward_at_start", "steps_at_start", "backward_at_end",
+                 "steps_at_end", "seen_exhausted", "dataset_key", "length", "val_losses",
                  "val_count", "attributes", "yielded", "over", "iterator_ref")
 
-    def __init__(self, order: int, backward_at_start: int, dataset_key: int,
-                 length: int | None, attributes: dict | None) -> None:
+    def __init__(self, order: int, backward_at_start: int, steps_at_start: int,
+                 dataset_key: int, length: int | None, attributes: dict | None) -> None:
         self.order = order
         self.backward_at_start = backward_at_start
+        self.steps_at_start = steps_at_start
+        # Counters when the pass ended (its iterator released, or found exhausted): what
+        # the loop does after a pass, before it is accounted for, is not part of it.
+        self.backward_at_end: int | None = None
+        self.steps_at_end: int | None = None
+        self.seen_exhausted = False  # found exhausted, still live, at a window's close
         self.dataset_key = dataset_key
         self.length = length  # batches, when the loader knows
         self.val_losses: list[Any] = []
@@ -214,6 +237,22 @@ class _Pass:
         self.yielded: int | None = None  # batches yielded, read when the iterator died
         self.over = False
         self.iterator_ref: Any = None  # its weakref (with the callback), while it matters
+
+    def end(self, backward_calls: int, global_step: int) -> None:
+        if self.backward_at_end is None:
+            self.backward_at_end = backward_calls
+            self.steps_at_end = global_step
+
+    def trained(self) -> bool:
+        """Whether ``backward`` was called while the pass lasted."""
+        return (self.backward_at_end or 0) > self.backward_at_start
+
+    def stepped_past_its_end(self, optimizers: int) -> bool:
+        """More optimizer steps while it lasted than it had batches (each optimizer once per
+        batch): an exhausted iterator the user kept while training went on without it."""
+        if self.length is None or self.steps_at_end is None:
+            return False
+        return self.steps_at_end - self.steps_at_start > self.length * max(1, optimizers)
 
     def batches_yielded(self) -> int | None:
         if self.attributes is not None:
@@ -256,7 +295,8 @@ class _Tracker:
         self.folded = 0  # losses summed into one entry of `pending` beyond the first
         self.backward_calls = 0
         self.is_grad_enabled: Any = _true
-        self.every: int | None = None
+        self.explicit_every: int | None = None  # log_every_n_steps, read once per run
+        self.every = DEFAULT_EVERY_N_STEPS  # steps per window: explicit, else the default
         self._reset_run()
 
     def bind(self, integration: TorchIntegration, torch: Any) -> None:
@@ -273,7 +313,10 @@ class _Tracker:
         self.models: list[Any] = []
         self.epochs = 0
         self.global_step = 0
-        self.step_buffer: list[tuple[int, list[Any], int]] = []  # (step, losses, count)
+        # None until the loop shows what it is: EPOCHS (a DataLoader pass with backward
+        # calls ended: train_loss per epoch) or STEPS (train_loss per window of steps).
+        self.mode: str | None = None
+        self.series: StepLosses | None = None  # per-window losses; None when not wanted
         self.eval_names: dict[int, str] = {}
 
     # -- the run ---------------------------------------------------------------------------
@@ -295,7 +338,10 @@ class _Tracker:
                                             run_name=run_name)
         self.session = session
         self._reset_run()
-        self.every = config.log_every_n_steps  # read once per run: the step hook is hot
+        self.explicit_every = config.log_every_n_steps  # read once per run: hooks are hot
+        self.every = max(1, int(self.explicit_every or DEFAULT_EVERY_N_STEPS))
+        self.series = StepLosses(self.torch, self.every, FLUSH_STEPS)
+        self.loop_thread = threading.get_ident()  # the first optimizer step's thread
         runs.on_run_end(session.run_id, lambda status, s=session: self.end_run(s, status))
         if session.owns_run:
             # A start_run() of the user's while this long-lived run is open becomes its
@@ -397,19 +443,56 @@ class _Tracker:
                 key = f"{state.prefix}lr" if k == 0 else f"{state.prefix}lr_group{k}"
                 session.log_metric(key, lr, step=state.steps - 1)
 
-    def flush_steps(self, session: Any) -> None:
-        """Turn the buffered per-step losses into numbers (one synchronisation)."""
-        buffer, self.step_buffer = self.step_buffer, []
-        if not buffer or session is None:
+    # -- per-step losses -------------------------------------------------------------------
+    def close_window(self) -> None:
+        """Every ``every`` steps: the window's losses become one point, logged in batches."""
+        series = self.series
+        series.close()
+        if self.mode is None:
+            self._decide_from_steps()
+        if self.mode is not None and len(series) >= series.flush_windows:
+            self.flush_steps(self.session)
+
+    def _decide_from_steps(self) -> None:
+        """Steps that no DataLoader pass can end as an epoch make the loop one of steps:
+        none is live (hand-made batches), the live one never ends (an "infinite" sampler,
+        an unknown length held too long) or it yielded all its batches and is still held."""
+        current = self.current_pass
+        if current is None:
+            self.decide(STEPS)
+        elif current.length is None:
+            if self.global_step - current.steps_at_start > HOLD_UNKNOWN_PASS_STEPS:
+                self.decide(STEPS)
+        elif current.length >= LONG_PASS_BATCHES:
+            self.decide(STEPS)
+        elif current.exhausted():
+            if current.seen_exhausted:  # at the previous window's close too: a stale pass
+                self.decide(STEPS)
+            current.seen_exhausted = True
+
+    def decide(self, mode: str) -> None:
+        """What the loop is, once for the run: the epoch means or the windows are dropped."""
+        self.mode = mode
+        if mode == STEPS:
+            for state in self.states:
+                state.losses, state.loss_count = [], 0
+        elif not self.explicit_every:
+            self.series = None  # epochs only; the windows held so far are in the epoch
+
+    def flush_steps(self, session: Any, *, close: bool = False) -> None:
+        """Log the closed windows (``close``: the open one too), converted together (one
+        synchronisation): ``train_loss`` in a loop of steps, ``train_loss_step`` beside
+        epochs. Undecided, they are held."""
+        series = self.series
+        if series is None:
             return
-        sums = [_sum(losses) for _step, losses, _count in buffer]
-        values = _to_floats(sums)
-        if self.current_pass is None and self.epochs == 0:  # no DataLoader: per step
-            for (step, _losses, count), total in zip(buffer, values):
-                session.log_metric("train_loss", total / count, step=step)
-        else:
-            count = sum(count for _s, _l, count in buffer)
-            session.log_metric("train_loss_step", sum(values) / count, step=buffer[-1][0])
+        if close:
+            series.close()
+        if self.mode is None or not len(series) or session is None:
+            return
+        key = "train_loss" if self.mode == STEPS else "train_loss_step"
+        for step, value in series.take():
+            session.log_metric(key, value, step=step)
 
     # -- epochs ----------------------------------------------------------------------------
     def start_pass(self, iterator: Any) -> None:
@@ -420,7 +503,7 @@ class _Tracker:
             length = None
         attributes = getattr(iterator, "__dict__", None)
         self.passes_started += 1
-        current = _Pass(self.passes_started, self.backward_calls,
+        current = _Pass(self.passes_started, self.backward_calls, self.global_step,
                         id(getattr(iterator, "_dataset", iterator)), length,
                         attributes if isinstance(attributes, dict) else None)
         try:
@@ -440,6 +523,7 @@ class _Tracker:
         current.iterator_ref = None
         if current.over:
             return
+        current.end(self.backward_calls, self.global_step)
         live = self.live_passes
         try:
             live.remove(current)
@@ -468,14 +552,24 @@ class _Tracker:
             if not current.over:
                 current.over = True
                 current.iterator_ref = None  # no callback once accounted for
+                current.end(self.backward_calls, self.global_step)  # if still live
                 if current.exhausted():
                     self._end_pass(current, session)
 
     def _end_pass(self, current: _Pass, session: Any) -> None:
         if session is None:
             return
-        if self.backward_calls > current.backward_at_start:
-            self._end_epoch(session)
+        if current.trained():
+            if current.stepped_past_its_end(len(self.states)):
+                if self.mode is None:
+                    self.decide(STEPS)
+                return
+            if self.mode is None:
+                self.decide(EPOCHS)
+                self.flush_steps(session)  # the windows held so far: train_loss_step
+            if self.mode == EPOCHS:
+                self._end_epoch(session)
+            # (in a loop of steps, a pass with backward calls is no epoch: steps go on)
         elif current.val_count:
             name = self.eval_names.get(current.dataset_key)
             if name is None:
@@ -483,11 +577,11 @@ class _Tracker:
                 name = "val_loss" if number == 1 else f"val{number}_loss"
                 self.eval_names[current.dataset_key] = name
             (total,) = _to_floats([_sum(current.val_losses)])
-            session.log_metric(name, total / current.val_count, step=max(self.epochs - 1, 0))
+            step = max(self.epochs - 1, 0) if self.mode == EPOCHS else current.steps_at_end
+            session.log_metric(name, total / current.val_count, step=step)
 
     def _end_epoch(self, session: Any) -> None:
-        if self.step_buffer:
-            self.flush_steps(session)
+        self.flush_steps(session)
         states = [s for s in self.states if s.loss_count]
         tensors = [_sum(s.losses) for s in states]
         counts = [s.loss_count for s in states]
@@ -511,11 +605,12 @@ class _Tracker:
         session.log_metrics(metrics, step=epoch)
 
     def _flush_open_epoch(self, session: Any) -> None:
-        """At run end: the per-step buffer, and an epoch that did not reach its end."""
-        if self.step_buffer:
-            self.flush_steps(session)
-        if any(s.loss_count for s in self.states) and (
-                self.epochs > 0 or self.current_pass is not None):
+        """At run end: the windows not logged yet (a loop that never ended an epoch is a loop
+        of steps), and an epoch that did not reach its end."""
+        if self.mode is None:
+            self.decide(STEPS)
+        self.flush_steps(session, close=True)
+        if self.mode == EPOCHS and any(s.loss_count for s in self.states):
             self._end_epoch(session)
 
     # -- the model -------------------------------------------------------------------------
@@ -584,26 +679,12 @@ def _param_value(value: Any) -> Any:
 
 def _sum(losses: list[Any]) -> Any:
     """The float32 sum of detached 0-d tensors, on their device (no synchronisation)."""
-    if len(losses) == 1:
-        return losses[0].float()
-    torch = _tracker.torch
-    try:
-        return torch.stack(losses).float().sum()
-    except RuntimeError:  # on several devices: sum each device's, add on the first's
-        total = None
-        for device in {t.device for t in losses}:
-            part = torch.stack([t for t in losses if t.device == device]).float().sum()
-            total = part if total is None else total + part.to(total.device, non_blocking=True)
-        return total
+    return device_sum(_tracker.torch, losses)
 
 
 def _to_floats(tensors: list[Any]) -> list[float]:
     """Python floats of 0-d tensors: one stacked transfer when they share a device."""
-    torch = _tracker.torch
-    try:
-        return [float(v) for v in torch.stack([t.float() for t in tensors]).tolist()]
-    except RuntimeError:  # on several devices
-        return [float(t) for t in tensors]
+    return to_floats(_tracker.torch, tensors)
 
 
 # -- the gates: asked before a hook on hot paths; cheap, and never raise ----------------------
@@ -650,24 +731,25 @@ def on_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
     tracker.global_step = step + 1
     state.steps += 1
     pending = tracker.pending
+    series = tracker.series
     if pending:
         count = len(pending) + tracker.folded
         tracker.folded = 0
-        losses = state.losses
-        losses += pending
-        state.loss_count += count
-        if len(losses) >= COMPACT_EVERY:  # bounded memory, still no synchronisation
-            state.losses = [_sum(losses)]
-        every = tracker.every
-        if every or (tracker.current_pass is None and tracker.epochs == 0):
-            tracker.pending = []  # this step's losses are kept for per-step logging
-            buffer = tracker.step_buffer
-            buffer.append((step, pending, count))
-            if len(buffer) >= (every or DEFAULT_FLUSH_STEPS):
-                tracker.flush_steps(tracker.session)
-        else:
-            pending.clear()
+        if tracker.mode != STEPS:  # the epoch's mean
+            losses = state.losses
+            losses += pending
+            state.loss_count += count
+            if len(losses) >= COMPACT_EVERY:  # bounded memory, still no synchronisation
+                state.losses = [_sum(losses)]
+        if series is not None:
+            series.add(step, pending, count)
+        pending.clear()
+    every = tracker.every
+    if series is not None and series.window_count and (step + 1) % every == 0:
+        tracker.close_window()
     lrs = state.lrs
+    if tracker.mode != EPOCHS and lrs and state.steps % every:
+        return  # outside epochs the lr is sampled once per window: an lr set by hand per step
     groups = optimizer.param_groups
     if len(lrs) != len(groups):
         tracker.log_lrs(optimizer, state)
@@ -732,8 +814,9 @@ def on_loader_iter(call: Any) -> None:
 
 
 def log_finished_passes() -> None:
-    """Log the passes that are over now, not at the next pass: `autolog.flush()` (and the
-    reads that settle first) bring the run up to date. Only from the loop's own thread."""
+    """Log the passes that are over now, not at the next pass, and the closed windows of
+    steps: `autolog.flush()` (and the reads that settle first) bring the run up to date.
+    Only from the loop's own thread."""
     tracker = _tracker
     session = tracker.session
     if session is None or tracker.loop_thread != threading.get_ident():
@@ -741,6 +824,9 @@ def log_finished_passes() -> None:
     if tracker.released or tracker.live_passes:
         with guard(f"{INTEGRATION}: passes over at flush"):
             tracker.account_passes(session)
+    if tracker.series is not None and len(tracker.series):
+        with guard(f"{INTEGRATION}: steps at flush"):
+            tracker.flush_steps(session)
 
 
 def _released_callback(current: _Pass) -> Callable[[Any], None]:
