@@ -541,9 +541,10 @@ def run_command(
       autolog run -- python train.py
 
     The script runs in this process as __main__, inside a run named after it; the exit
-    status is the script's, and a last line on stderr names the run and its store
-    (--quiet: none). After '--', the command runs with every Python process it starts
-    autologged (through a sitecustomize on PYTHONPATH); each training gets its own run.
+    status is the script's, its argparse/click options are params of the run, and a
+    last line on stderr names the run and its store (--quiet: none). After '--', the
+    command runs with every Python process it starts autologged (through a sitecustomize
+    on PYTHONPATH); each training gets its own run.
     """
     from autolog import launcher
 

@@ -143,11 +143,17 @@ def _run_in_process(
     target: str, args: Sequence[str], options: LaunchOptions, module: bool, owns_process: bool
 ) -> int:
     _configure_destination(options)
+    if options.open_run:
+        _register_script_arguments()
     _enable_autolog(options.autolog_options())
     if module:
         _check_module(target)
 
     run = _start_wrapping_run(target, args, module, options) if options.open_run else None
+    if run is not None:
+        from autolog.integrations import script_args
+
+        script_args.record_into(run)
     ending = _Ending(run, options)
     # threading._shutdown from another thread would wait for that thread itself
     owns_process = owns_process and threading.current_thread() is threading.main_thread()
@@ -185,6 +191,8 @@ class _Ending:
         self._finished = True
         import autolog
 
+        if self.options.open_run:
+            _stop_script_arguments()
         if self.run is not None:
             _end_wrapping_run(self.run, self.status)
         try:
@@ -316,6 +324,30 @@ def _enable_autolog(autolog_options: dict[str, Any]) -> None:
             autolog.AutologWarning,
             stacklevel=2,
         )
+
+
+def _register_script_arguments() -> None:
+    """The script's argparse/click options become params of the wrapping run."""
+    from autolog.core.integration import register_integration
+    from autolog.integrations import script_args
+
+    register_integration(script_args.ScriptArgumentsIntegration)
+
+
+def _stop_script_arguments() -> None:
+    """Record no more parses, and unwrap argparse/click (a caller that lives on)."""
+    import autolog
+    from autolog.core.integration import get_integration
+    from autolog.integrations import script_args
+
+    script_args.record_into(None)
+    try:
+        get_integration(script_args.ScriptArgumentsIntegration.name).disable()
+    except Exception as exc:
+        if is_strict():
+            raise
+        warnings.warn(f"autolog: could not stop recording script arguments ({exc!r})",
+                      autolog.AutologWarning, stacklevel=2)
 
 
 def _start_wrapping_run(target: str, args: Sequence[str], module: bool, options: LaunchOptions):
