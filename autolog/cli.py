@@ -143,15 +143,54 @@ def _section(title: str) -> None:
 
 
 def _client(ctx: click.Context):
-    """The `autolog.Client` for the group's --tracking-uri (or the environment)."""
+    """The `autolog.Client` for the group's --tracking-uri (or the environment), on a
+    store that exists: the read commands never create one."""
     import autolog
     from autolog.core.errors import AutologException
 
     obj = ctx.find_object(dict) or {}
+    uri = obj.get("tracking_uri")
+    require_store(ctx, uri)
     try:
-        return autolog.Client(tracking_uri=obj.get("tracking_uri"))
+        return autolog.Client(tracking_uri=uri)
     except AutologException as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def require_store(ctx: click.Context, uri: str | None, given_by: str | None = None) -> None:
+    """Exit with status 1 and "no store at PATH", where autolog looked and how to choose
+    another store, unless the store at ``uri`` exists; also for a file that is no store.
+
+    ``given_by`` names the option that gave ``uri`` (default: the group's
+    --tracking-uri, or AUTOLOG_TRACKING_URI when it came from the environment).
+    """
+    from autolog.core import context
+    from autolog.core.errors import AutologException, StoreNotFoundError
+
+    try:
+        context.require_store(uri or None)
+    except StoreNotFoundError as exc:
+        raise click.ClickException(f"{exc}. {_store_hint(ctx, uri, given_by)}") from None
+    except AutologException as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _store_hint(ctx: click.Context, uri: str | None, given_by: str | None) -> str:
+    choose = "choose another store with --tracking-uri URI or AUTOLOG_TRACKING_URI"
+    if not uri:
+        return (f"That is the default store, ./{_default_store_dir()} in the current "
+                f"directory: run this where your runs are, or {choose}.")
+    if given_by is None:
+        source = ctx.find_root().get_parameter_source("tracking_uri")
+        from_environment = source is click.core.ParameterSource.ENVIRONMENT
+        given_by = "AUTOLOG_TRACKING_URI" if from_environment else "--tracking-uri"
+    return f"The store came from {given_by} {uri!r}: check the path, or {choose}."
+
+
+def _default_store_dir() -> str:
+    from autolog.backends import DEFAULT_STORE_DIR
+
+    return DEFAULT_STORE_DIR
 
 
 def _guard(what: Callable[[], Any]) -> Any:
@@ -446,7 +485,7 @@ def status_command(ctx: click.Context) -> None:
     obj = ctx.find_object(dict) or {}
     if obj.get("tracking_uri"):
         _guard(lambda: autolog.set_tracking_uri(obj["tracking_uri"]))
-    click.echo(f"tracking URI: {autolog.get_tracking_uri()}")
+    click.echo(f"tracking URI: {autolog.get_tracking_uri()}{_store_state()}")
     statuses = _guard(autolog.status)
     rows = [
         (s.name, s.module, s.state, s.framework_version or "", s.reason or "")
@@ -455,6 +494,20 @@ def status_command(ctx: click.Context) -> None:
     _echo_table(
         ["integration", "module", "state", "version", "reason"], rows, "No integrations."
     )
+
+
+def _store_state() -> str:
+    """`` (no store there yet: ...)`` when the current store does not exist, else ""."""
+    from autolog.core import context
+    from autolog.core.errors import AutologException, StoreNotFoundError
+
+    try:
+        context.require_store()
+    except StoreNotFoundError:
+        return "  (no store there yet: the first run creates it)"
+    except AutologException as exc:
+        return f"  ({exc})"
+    return ""
 
 
 # -- autolog run -----------------------------------------------------------------------

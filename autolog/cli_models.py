@@ -19,13 +19,16 @@ __all__ = ["models"]
 
 
 def _client(ctx: click.Context, tracking_uri: str | None):
+    """A Client on the store to read, which must exist: listing never creates one."""
+    from autolog.cli import require_store
     from autolog.core.client import Client
 
-    uri = tracking_uri
+    uri, given_by = tracking_uri, "models --tracking-uri" if tracking_uri else None
     if uri is None:
         parent = ctx.find_root()
         obj = parent.obj if isinstance(parent.obj, dict) else {}
         uri = obj.get("tracking_uri") or parent.params.get("tracking_uri")
+    require_store(ctx, uri, given_by)
     return Client(uri) if uri else Client()
 
 

@@ -23,11 +23,14 @@ def sync_command(source: str, dest: str, experiment: str | None, no_progress: bo
     Idempotent: runs copied before are not copied again; runs that were still running
     are brought up to date.
     """
-    from autolog.core.errors import AutologException
+    from autolog.core.errors import AutologException, StoreNotFoundError
     from autolog.sync import sync
 
     try:
         report = sync(source, dest, experiment=experiment, progress=not no_progress)
+    except StoreNotFoundError as exc:  # the source is only read: it is never created
+        raise click.ClickException(f"{exc}. The source came from --from {source!r}: check "
+                                   "the path.") from None
     except (AutologException, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     for warning in report.warnings:

@@ -228,18 +228,21 @@ def _exit_as_the_interpreter(ending: _Ending) -> None:
     script's, then ``ending.finish``, then autolog's own. When the interpreter exits
     afterwards, its own calls of both find nothing left to do.
     """
+    shut_down_threads = getattr(threading, "_shutdown", None)
+    run_atexit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if shut_down_threads is None or run_atexit_handlers is None:
+        return  # not CPython: the interpreter does both at exit, ending.finish included
     ending.phase = "threads"
     try:
-        threading._shutdown()  # type: ignore[attr-defined]
+        shut_down_threads()
     except Terminated:
         _leave_now(ending, EXIT_SIGTERM)
     except KeyboardInterrupt:
         _leave_now(ending, EXIT_SIGINT)
-    except Exception:  # noqa: BLE001 - a failing exit hook: reported as the interpreter does
-        print(f"Exception ignored in: {threading!r}", file=sys.stderr)
-        sys.excepthook(*sys.exc_info())
+    except Exception:  # noqa: BLE001 - a failing exit hook stopped it half-way: the
+        pass  # interpreter calls it again at exit and reports the error then, once
     ending.phase = "atexit"
-    atexit._run_exitfuncs()
+    run_atexit_handlers()
 
 
 def _leave_now(ending: _Ending, exit_code: int) -> None:

@@ -366,6 +366,9 @@ def sync(source_uri: str, dest_uri: str, experiment: str | None = None,
     from autolog.backends import get_backend
 
     source = get_backend(source_uri)
+    require_existing = getattr(source, "require_existing", None)
+    if require_existing is not None:  # the source is only read: a mistyped one is an error
+        require_existing()
     dest = get_backend(dest_uri)
     if hasattr(dest, "resilient"):
         dest.resilient = False  # an unreachable destination fails the sync (run it again)

@@ -167,3 +167,171 @@ def test_help_is_fast_and_imports_nothing_heavy():
     assert result.returncode == 0, result.stderr
     assert "Commands:" in result.stdout
     assert "HEAVY []" in result.stdout
+
+
+# -- read commands never create a store (issue 15, defect 10) ----------------------------
+
+READ_COMMANDS = [
+    ("experiments",),
+    ("runs", "list"),
+    ("runs", "show", "abc"),
+    ("runs", "metric", "abc", "loss"),
+    ("models", "list"),
+    ("models", "show", "some-model"),
+]
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+@pytest.fixture
+def empty_folder(tmp_path, monkeypatch):
+    """The working directory is an empty folder; no tracking URI is set anywhere."""
+    from autolog.core import context
+
+    monkeypatch.delenv("AUTOLOG_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    autolog.set_tracking_uri(None)
+    yield tmp_path
+    autolog.set_tracking_uri(None)
+    for relative in ("autolog-rusn", "typo", "sqlite:///nothere.db"):  # resolved in tmp_path
+        context.remove_store(relative)
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_read_command_in_an_empty_folder_says_no_store_and_creates_nothing(empty_folder, command):
+    result = CliRunner().invoke(cli, list(command))
+    assert result.exit_code == 1, result.output
+    default = empty_folder / "autolog-runs"
+    assert result.output.startswith(f"Error: no store at {default} ")
+    assert f"autolog looked for {default / 'runs.db'}" in result.output
+    assert "the default store" in result.output
+    assert "--tracking-uri" in result.output and "AUTOLOG_TRACKING_URI" in result.output
+    assert "Traceback" not in result.output
+    assert _listing(empty_folder) == []
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("given_by", ["option", "environment"])
+def test_read_command_with_a_mistyped_store_says_no_store_and_creates_nothing(
+    empty_folder, monkeypatch, command, given_by
+):
+    (empty_folder / "autolog-runs").mkdir()  # the right store's folder is elsewhere
+    before = _listing(empty_folder)
+    if given_by == "option":
+        args = ["--tracking-uri", "autolog-rusn", *command]
+    else:
+        monkeypatch.setenv("AUTOLOG_TRACKING_URI", "autolog-rusn")
+        args = list(command)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: no store at {empty_folder / 'autolog-rusn'} ")
+    source = "--tracking-uri" if given_by == "option" else "AUTOLOG_TRACKING_URI"
+    assert f"The store came from {source} 'autolog-rusn'" in result.output
+    assert _listing(empty_folder) == before
+
+
+def test_models_group_option_names_itself_in_the_hint(empty_folder):
+    result = CliRunner().invoke(cli, ["models", "--tracking-uri", "typo", "list"])
+    assert result.exit_code == 1
+    assert "The store came from models --tracking-uri 'typo'" in result.output
+    assert _listing(empty_folder) == []
+
+
+def test_sqlite_uri_to_a_missing_file_creates_nothing(empty_folder):
+    result = CliRunner().invoke(cli, ["--tracking-uri", "sqlite:///nothere.db", "runs", "list"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: no store at {empty_folder / 'nothere.db'}. ")
+    assert _listing(empty_folder) == []
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_read_command_on_a_file_that_is_not_a_database(empty_folder, command):
+    store = empty_folder / "store"
+    store.mkdir()
+    garbage = b"these bytes are no SQLite database, whatever their name says\n" * 4
+    (store / "runs.db").write_bytes(garbage)
+    before = _listing(empty_folder)
+    result = CliRunner().invoke(cli, ["--tracking-uri", str(store), *command])
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: cannot use the tracking store at {store}: {store / 'runs.db'} is not a "
+        "SQLite database\n"
+    )
+    assert _listing(empty_folder) == before  # no artifacts/ folder, no -wal or -shm file
+    assert (store / "runs.db").read_bytes() == garbage
+
+
+def test_sync_source_is_never_created(empty_folder):
+    from autolog.cli_sync import sync_command
+
+    result = CliRunner().invoke(
+        sync_command, ["--from", "autolog-rusn", "--to", str(empty_folder / "dest")]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: no store at {empty_folder / 'autolog-rusn'} ")
+    assert "--from 'autolog-rusn'" in result.output
+    assert _listing(empty_folder) == []
+
+
+def test_status_says_the_store_does_not_exist_yet_and_creates_nothing(empty_folder):
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0, result.output
+    assert f"tracking URI: {empty_folder / 'autolog-runs'}  (no store there yet" in result.output
+    assert _listing(empty_folder) == []
+
+
+def _autolog_process(args, cwd, timeout=60, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "AUTOLOG_TRACKING_URI"}
+    environment.update(PYTHONPATH=str(REPO), **env)
+    return subprocess.run([sys.executable, "-m", "autolog", *args], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_ui_refuses_to_start_on_a_missing_store(tmp_path):
+    result = _autolog_process(["ui", "--port", "0"], tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"Error: no store at {tmp_path / 'autolog-runs'} " in result.stderr
+    assert "autolog ui:" not in result.stdout  # it never served
+    result = _autolog_process(["ui", "--port", "0", "--tracking-uri", "typo"], tmp_path)
+    assert result.returncode == 1
+    assert "The store came from ui --tracking-uri 'typo'" in result.stderr
+    assert _listing(tmp_path) == []
+
+
+WRITER = """
+import sys, time
+import autolog
+with autolog.start_run(run_name="busy") as run:
+    print(run.info.run_id, flush=True)
+    step = 0
+    while True:
+        autolog.log_metric("loss", 1.0 / (step + 1), step=step)
+        step += 1
+        if step % 50 == 0:
+            autolog.flush()
+            print("flushed", step, flush=True)
+        time.sleep(0.001)
+"""
+
+
+def test_read_commands_work_while_another_process_writes(tmp_path):
+    uri = str(tmp_path / "store")
+    environment = dict(os.environ, PYTHONPATH=str(REPO), AUTOLOG_TRACKING_URI=uri)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], env=environment,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        run_id = writer.stdout.readline().strip()
+        assert writer.stdout.readline().startswith("flushed")
+        runner = CliRunner()
+        for _ in range(5):  # WAL: each read sees the latest commit, none waits for the writer
+            listed = runner.invoke(cli, ["--tracking-uri", uri, "runs", "list"])
+            assert listed.exit_code == 0, listed.output
+            assert run_id in listed.output and "RUNNING" in listed.output
+            history = runner.invoke(cli, ["--tracking-uri", uri, "runs", "metric", run_id, "loss"])
+            assert history.exit_code == 0, history.output
+        assert writer.poll() is None  # the writer was never stopped by a reader
+    finally:
+        writer.kill()
+        writer.wait(30)

@@ -49,6 +49,15 @@ def autolog_run(
     )
 
 
+@pytest.fixture
+def isolated_registry(monkeypatch):
+    """For run_script in this process: the integrations it registers go with the test."""
+    from autolog.core import integration
+
+    monkeypatch.setattr(integration, "_specs", dict(integration._specs))
+    monkeypatch.setattr(integration, "_instances", dict(integration._instances))
+
+
 def write(path: Path, *sources: str) -> Path:
     """Each part dedented on its own, then joined."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from test_launcher import _env, autolog_run, runs_in, write
+from test_launcher import _env, autolog_run, isolated_registry, runs_in, write  # noqa: F401
 
 import autolog
 from autolog import launcher
@@ -207,6 +207,7 @@ def test_plain_autolog_records_no_script_arguments(tmp_path):
     assert run.data.params == {}
 
 
+@pytest.mark.usefixtures("isolated_registry")
 def test_in_process_run_unwraps_argparse_afterwards(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "train.py", ARGPARSE)

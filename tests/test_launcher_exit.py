@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_launcher import _env, autolog_run, runs_in, write
+from test_launcher import _env, autolog_run, isolated_registry, runs_in, write  # noqa: F401
 
 import autolog
 from autolog import launcher
@@ -234,6 +234,7 @@ def test_sigterm_in_the_scripts_atexit_handler(tmp_path):
     assert run.info.status == "KILLED"
 
 
+@pytest.mark.usefixtures("isolated_registry")
 def test_in_process_callers_get_the_status_and_an_ended_run(tmp_path, monkeypatch):
     """run_script without owns_process: the caller's interpreter is left alone."""
     monkeypatch.chdir(tmp_path)
@@ -309,3 +310,21 @@ def test_quiet_and_command_mode_print_no_closing_line(tmp_path):
     result = autolog_run(tmp_path, "--no-run", "train.py", quiet=False)
     assert result.stderr.startswith("autolog: runs in ")
     assert result.stderr.rstrip().endswith("runs list")
+
+
+def test_a_failing_threading_exit_hook_is_reported_once_as_by_python(tmp_path):
+    write(
+        tmp_path / "train.py",
+        """
+        import threading
+        def failing_hook():
+            raise RuntimeError("hook failed")
+        threading._register_atexit(failing_hook)
+        """,
+    )
+    bare = bare_python(tmp_path, "train.py")
+    result = same_as_python(tmp_path, "train.py")
+    assert bare.stderr.count("RuntimeError: hook failed") == 1
+    assert result.stderr.count("RuntimeError: hook failed") == 1, result.stderr
+    [run] = runs_in(tmp_path)
+    assert run.info.status == "FINISHED"

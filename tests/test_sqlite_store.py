@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -17,7 +18,13 @@ from autolog.backends import sqlite as sqlite_module
 from autolog.backends.memory import MemoryBackend
 from autolog.backends.sqlite import _MIGRATIONS, SQLiteBackend
 from autolog.core.entities import Metric, Param
-from autolog.core.errors import InvalidInputError, ResourceAlreadyExistsError
+from autolog.core.errors import (
+    InvalidInputError,
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
 
 # -- schema ----------------------------------------------------------------------------
 
@@ -318,3 +325,115 @@ def test_two_processes_create_the_same_experiment(tmp_path, spawn_pool):
     assert len(ids) == 1
     names = [e.name for e in SQLiteBackend(root).search_experiments()]
     assert names == ["Default", "same-name"]
+
+
+# -- reads never create; an unusable store says why (issue 15, defects 9 and 10) ---------
+
+
+def _listing(root):
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+def test_reads_of_a_missing_store_see_an_empty_store_and_create_nothing(tmp_path):
+    store = SQLiteBackend(str(tmp_path / "not-yet"))
+    assert [e.name for e in store.search_experiments()] == ["Default"]
+    assert store.get_experiment_by_name("x") is None
+    assert store.search_runs(["0"]) == []
+    assert store.search_registered_models() == []
+    with pytest.raises(ResourceNotFoundError):
+        store.get_run("abc")
+    with pytest.raises(ResourceNotFoundError):
+        store.list_artifacts("abc")
+    assert _listing(tmp_path) == []
+    with pytest.raises(StoreNotFoundError, match="no store at .*not-yet"):
+        store.require_existing()
+    # The first write creates it; reads see what was written.
+    store.create_experiment("first")
+    store.require_existing()
+    assert [e.name for e in store.search_experiments()] == ["Default", "first"]
+    assert {"runs.db", "artifacts"} <= set(_listing(tmp_path / "not-yet"))
+
+
+def test_reads_use_a_read_only_connection_while_another_writes(tmp_path):
+    SQLiteBackend(str(tmp_path)).create_experiment("exp")
+    writer = sqlite3.connect(tmp_path / "runs.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")  # WAL: readers go on, other writers wait
+        writer.execute("INSERT INTO experiment_tags VALUES ('1', 'k', 'v')")
+        reader = SQLiteBackend(str(tmp_path))
+        started = time.monotonic()
+        assert [e.name for e in reader.search_experiments()] == ["Default", "exp"]
+        assert time.monotonic() - started < 5
+        assert reader.get_experiment("1").tags == {}  # not committed yet
+        writer.execute("COMMIT")
+        assert reader.get_experiment("1").tags == {"k": "v"}
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):  # opened read-only
+            reader._reader().execute("CREATE TABLE sneaky (x)")
+    finally:
+        writer.close()
+
+
+def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path):
+    garbage = b"not a database, however long it is: " * 8
+    (tmp_path / "runs.db").write_bytes(garbage)
+    store = SQLiteBackend(str(tmp_path))
+    expected = (f"cannot use the tracking store at {tmp_path}: {tmp_path / 'runs.db'} is not "
+                "a SQLite database")
+    for attempt in (store.search_experiments, store.require_existing,
+                    lambda: store.create_experiment("x")):
+        with pytest.raises(StoreUnavailableError) as raised:
+            attempt()
+        assert str(raised.value) == expected
+    assert (tmp_path / "runs.db").read_bytes() == garbage
+    assert _listing(tmp_path) == ["runs.db"]  # no artifacts/ folder
+
+
+def test_a_store_under_a_regular_file_names_the_file(tmp_path):
+    (tmp_path / "f").write_text("")
+    store = SQLiteBackend(str(tmp_path / "f" / "runs"))
+    with pytest.raises(StoreUnavailableError) as raised:
+        store.create_experiment("x")
+    assert str(raised.value) == (
+        f"cannot use the tracking store at {tmp_path / 'f' / 'runs'}: "
+        f"{tmp_path / 'f'} is not a directory"
+    )
+
+
+def test_a_locked_database_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_S", 0.2)
+    SQLiteBackend(str(tmp_path)).create_experiment("exp")
+    holder = sqlite3.connect(tmp_path / "runs.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        store = SQLiteBackend(str(tmp_path))
+        with pytest.raises(StoreUnavailableError, match=r"runs.db is locked by another "
+                                                        r"process \(waited 0.2 s\)"):
+            store.create_experiment("other")
+    finally:
+        holder.close()
+
+
+def test_unusable_store_reasons(tmp_path):
+    reason = sqlite_module.unusable_store_reason
+    db = str(tmp_path / "store" / "runs.db")
+    root = str(tmp_path / "store")
+    denied = PermissionError(13, "Permission denied", str(tmp_path / "store"))
+    assert reason(denied, root, db) == f"{tmp_path} is not writable (permission denied)"
+    assert reason(sqlite3.OperationalError("attempt to write a readonly database"), root, db) \
+        == f"{db} is read-only"
+    assert reason(sqlite3.OperationalError("database or disk is full"), root, db) == \
+        f"the disk holding {db} is full"
+    assert reason(sqlite3.OperationalError("no such table: runs"), root, db) is None  # a bug
+    assert reason(sqlite3.IntegrityError("UNIQUE constraint failed"), root, db) is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_directory_is_named(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(StoreUnavailableError, match="is not writable"):
+            SQLiteBackend(str(locked / "runs")).create_experiment("x")
+    finally:
+        locked.chmod(0o755)

@@ -428,13 +428,16 @@ def test_handler_error_is_a_500_page_without_traceback(ui, monkeypatch, caplog):
     assert "secret detail" in caplog.text  # logged server-side
 
 
-def test_cli_warns_on_non_loopback_host():
+def test_cli_warns_on_non_loopback_host(tracking_uri):
     import socket
 
     from click.testing import CliRunner
 
+    import autolog
     from autolog.cli import cli
 
+    with autolog.start_run():  # a store to serve: `autolog ui` refuses a missing one
+        pass
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))
         busy.listen()

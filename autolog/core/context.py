@@ -75,6 +75,17 @@ def get_store(uri: str | None = None):
     return _store_for(uri or get_tracking_uri())[0]
 
 
+def require_store(uri: str | None = None) -> None:
+    """Raise `StoreNotFoundError` unless a store exists at ``uri`` (default: the current
+    tracking URI), `StoreUnavailableError` if what is there is no store. Reads never
+    create a store; a tool that only reads (the CLI, the UI, a sync source) calls this
+    so that a mistyped path is an error rather than an empty listing. Stores without
+    such a check (MLflow, memory, plugins) pass."""
+    check = getattr(get_store(uri), "require_existing", None)
+    if check is not None:
+        check()
+
+
 def get_logger(uri: str | None = None) -> RunLogger:
     return _store_for(uri or get_tracking_uri())[1]
 

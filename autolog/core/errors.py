@@ -53,7 +53,8 @@ class StoreNotFoundError(AutologException, LookupError):
     """A read found no store where the tracking URI points: reads never create one."""
 
     def __init__(self, store: str, looked_for: str) -> None:
-        super().__init__(f"no store at {store} (autolog looked for {looked_for})")
+        where = "" if looked_for == store else f" (autolog looked for {looked_for})"
+        super().__init__(f"no store at {store}{where}")
         self.store = store
         self.looked_for = looked_for
 

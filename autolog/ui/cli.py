@@ -25,6 +25,7 @@ def ui(ctx: click.Context, ui_tracking_uri: str | None, host: str, port: int,
       autolog ui                      # http://127.0.0.1:5000 over ./autolog-runs
       autolog ui --tracking-uri path/to/store --port 8080
     """
+    from autolog.cli import require_store
     from autolog.core.errors import AutologException
     from autolog.ui.server import is_loopback, make_server
 
@@ -39,6 +40,8 @@ def ui(ctx: click.Context, ui_tracking_uri: str | None, host: str, port: int,
             "mean it.",
             fg="yellow", err=True,
         )
+    # The UI only reads: a missing store is an error, not a new empty one.
+    require_store(ctx, uri, "ui --tracking-uri" if ui_tracking_uri else None)
     try:
         server = make_server(uri, host, port)
     except AutologException as exc:
