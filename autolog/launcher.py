@@ -182,11 +182,12 @@ class _Ending:
         self.exit_code = 0
         self.phase = "script"  # -> "threads" -> "atexit" -> "finishing"
         self._finished = False
+        self._pid = os.getpid()  # a forked child leaving through sys.exit ends nothing
 
     def finish(self) -> None:
         """End the run with the script's status, flush, say where it went; once."""
         self.phase = "finishing"  # first: a SIGTERM from here on cannot stop it
-        if self._finished:
+        if self._finished or os.getpid() != self._pid:
             return
         self._finished = True
         import autolog

@@ -328,3 +328,23 @@ def test_a_failing_threading_exit_hook_is_reported_once_as_by_python(tmp_path):
     assert result.stderr.count("RuntimeError: hook failed") == 1, result.stderr
     [run] = runs_in(tmp_path)
     assert run.info.status == "FINISHED"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_forked_child_leaving_through_sys_exit_ends_nothing(tmp_path):
+    write(
+        tmp_path / "train.py",
+        """
+        import os, sys
+        pid = os.fork()
+        if pid == 0:
+            sys.exit(0)
+        os.waitpid(pid, 0)
+        print("parent")
+        """,
+    )
+    result = autolog_run(tmp_path, "train.py", quiet=False, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stderr.splitlines()  # the parent's closing line only
+    [run] = runs_in(tmp_path)
+    assert run.info.status == "FINISHED" and run.info.run_id in line
