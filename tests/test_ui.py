@@ -771,7 +771,8 @@ def test_browser_run_page_chart_and_escaping(ui, page):
     params = page.locator("table.params")
     assert params.get_by_text("solver").count() == 1
     page.wait_for_selector(".lchart[data-state=ready] canvas")
-    assert page.locator(".lchart").first.get_attribute("data-points") == "100"  # 2 x 50
+    assert page.locator(".lchart[data-state=ready]").first.get_attribute(
+        "data-points") == "100"  # loss and val_loss, 50 points each
     # the hostile tag shows as text; no dialog fired (checked by the fixture)
     assert page.locator("table.tags").get_by_text(SCRIPT, exact=True).count() == 1
     _shot(page, "run")
@@ -805,3 +806,154 @@ def test_browser_compare_highlights_difference(ui, page):
     _shot(page, "compare")
     page.check("#only-diff")
     assert page.locator('tr[data-key="solver"]').is_hidden()
+
+
+def _ready(page, selector: str = ".lchart") -> None:
+    page.wait_for_function(
+        "sel => [...document.querySelectorAll(sel)].every(el =>"
+        " ['ready', 'empty'].includes(el.dataset.state))", arg=selector)
+
+
+@pytest.mark.slow
+def test_browser_chart_hover_log_smoothing_and_x_axis(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/runs/{ids['lr-small-C']}")
+    _ready(page)
+    # the single-valued 'acc' chart hides itself; loss and val_loss share one chart
+    loss = page.locator(".chart-box", has_text="loss · val_loss")
+    assert loss.count() == 1 and page.locator(".chart-box", has_text="acc").is_hidden()
+    index = page.evaluate("autologUI.charts.findIndex(c => c.series.length === 2)")
+    assert page.evaluate(f"autologUI.charts[{index}].u.series.map(s => s.label)")[1:] == [
+        "loss", "val_loss"]
+    box = loss.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    value = loss.locator(".u-legend .u-series").nth(1).locator(".u-value").inner_text()
+    assert float(value) > 0  # hover shows the value under the cursor
+    raw = page.evaluate(f"autologUI.charts[{index}].u.data[1].slice(0, 5)")
+    page.locator("#chart-smooth").fill("0.9")
+    smoothed = page.evaluate(f"autologUI.charts[{index}].u.data[1].slice(0, 5)")
+    assert smoothed[0] == pytest.approx(raw[0]) and smoothed[4] > raw[4]  # EMA lags the drop
+    page.check("#chart-log")
+    assert page.evaluate(f"autologUI.charts[{index}].u.scales.y.distr") == 3
+    page.select_option("#chart-x", "relative")
+    page.wait_for_url(re.compile(r"x=relative"))
+    _ready(page)
+    assert page.evaluate(f"autologUI.charts[{index}].u.data[0][0]") == 0
+    _shot(page, "run-charts")
+
+
+@pytest.mark.slow
+def test_browser_zoom_is_exact_on_a_long_history(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/runs/{ids['long']}/metrics/loss")
+    _ready(page)
+    chart = page.locator(".lchart").first
+    assert chart.get_attribute("data-exact") == "false"
+    assert int(chart.get_attribute("data-points")) <= 4000
+    over = page.locator(".u-over").bounding_box()
+    y = over["y"] + over["height"] / 2
+    start = over["x"] + over["width"] * 0.54
+    page.mouse.move(start, y)
+    page.mouse.down()
+    page.mouse.move(start + over["width"] * 0.01, y, steps=4)
+    page.mouse.up()
+    page.wait_for_selector('.lchart[data-exact="true"][data-state="ready"]')
+    xs = page.evaluate("autologUI.charts[0].u.data[0]")
+    assert xs == list(range(xs[0], xs[-1] + 1))  # every step in the range: exact
+    assert 53_000 < xs[0] < 55_000
+    page.mouse.dblclick(over["x"] + 20, y)
+    page.wait_for_selector('.lchart[data-exact="false"][data-state="ready"]')
+
+
+@pytest.mark.slow
+def test_browser_overlay_picker(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/metrics/loss")
+    _ready(page)
+    assert page.evaluate("autologUI.charts[0].u.series.length") == 3  # x, loss, val_loss
+    page.fill(".picker-filter", "big")
+    assert page.locator(".picker-list label:visible").count() == 1
+    page.locator(f'.picker input[value="{ids["lr-big-C"]}"]').check()
+    page.wait_for_url(re.compile(ids["lr-big-C"]))
+    page.wait_for_function(
+        "() => autologUI.charts[0].u && autologUI.charts[0].u.series.length === 5")
+    labels = page.evaluate("autologUI.charts[0].u.series.map(s => s.label)")[1:]
+    assert labels == ["lr-small-C · loss", "lr-small-C · val_loss", "lr-big-C · loss",
+                      "lr-big-C · val_loss"]
+    _shot(page, "metric-overlay")
+
+
+@pytest.mark.slow
+def test_browser_runs_tree_columns_and_pinned_name(ui, page):
+    base, ids, _ = ui
+    page.set_viewport_size({"width": 700, "height": 800})
+    page.goto(f"{base}/experiments/{ids['search_exp']}")
+    child = page.locator(f'tr[data-run="{ids["search_children"].split(",")[0]}"]')
+    assert child.is_hidden()
+    page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()
+    assert child.is_visible()
+    page.wait_for_url(re.compile(r"open="))
+    # scrolled sideways, the name column stays in place
+    name = page.locator(f'tr[data-run="{ids["search_parent"]}"] td.name')
+    before = name.bounding_box()["x"]
+    scroller = page.locator("div.scroll")
+    for offset in (200, 500):
+        scroller.evaluate(f"el => el.scrollLeft = {offset}")
+        assert scroller.evaluate("el => el.scrollLeft") > 100
+        assert abs(name.bounding_box()["x"] - before) < 1.5
+    # the column chooser: a metric column by checkbox, then in the URL
+    page.locator("details.columns summary").click()
+    page.locator('.column-chooser input[name="metrics"][value="std_test_score"]').check()
+    page.locator(".column-chooser button[type=submit]").click()
+    page.wait_for_url(re.compile(r"metrics=.*std_test_score"))
+    assert page.locator('th[data-key="metrics.std_test_score"]').count() == 1
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.locator("#expand-all").click()
+    _shot(page, "runs-tree")
+
+
+@pytest.mark.slow
+def test_browser_sweep_views(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/sweep?parent={ids['search_parent']}")
+    page.wait_for_selector("#parallel svg")
+    assert page.locator("#parallel polyline.run-line").count() == 8
+    assert page.locator("#scatter circle.point").count() == 8
+    first = page.locator("#importance tr").first.get_attribute("data-param")
+    assert first in ("C", "fit_intercept")
+    page.select_option("#sweep-param", "fit_intercept")
+    page.wait_for_url(re.compile(r"param=fit_intercept"))
+    assert page.locator("#scatter circle.point").count() == 8
+    page.select_option("#sweep-metric", "std_test_score")
+    assert page.locator("#importance tr").count() == 2
+    _shot(page, "sweep")
+
+
+@pytest.mark.slow
+def test_browser_registry_and_previews(ui, page):
+    base, ids, _ = ui
+    page.goto(f"{base}/models")
+    page.get_by_role("link", name="iris-classifier").click()
+    page.get_by_role("link", name="v2").click()
+    page.wait_for_url(re.compile(r"/versions/2"))
+    assert page.locator(".stage-Production").count() == 1
+    _shot(page, "model-version")
+    page.goto(f"{base}/runs/{ids['lr-small-C']}/view/tables/history.csv")
+    assert page.locator("table.csv tbody tr").count() == 2
+
+
+@pytest.mark.slow
+def test_browser_live_run_refreshes(ui, page):
+    import autolog
+
+    base, ids, store = ui
+    page.goto(f"{base}/runs/{ids['live']}")
+    _ready(page)
+    assert page.locator('td[data-metric="loss"]').inner_text() == "0.5"
+    client = autolog.Client(store)
+    for step in range(1, 4):
+        client.log_metric(ids["live"], "loss", 0.5 / (step + 1), step=step)
+    page.wait_for_function("() => document.body.dataset.refreshed >= 1", timeout=15_000)
+    assert page.locator('td[data-metric="loss"]').inner_text() == "0.125"
+    page.wait_for_function(
+        "() => autologUI.charts[0].u && autologUI.charts[0].u.data[0].length === 4")

@@ -23,6 +23,7 @@ STYLE = """
 :root { --fg:#1f2328; --muted:#656d76; --line:#d0d7de; --bg2:#f6f8fa; --accent:#0969da;
         --diff:#fff3c4; --err:#ffebe9; --errline:#ff8182; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { font: 14px/1.45 -apple-system, BlinkMacSystemFont, "Segoe UI", Helvetica, Arial,
        sans-serif; color: var(--fg); margin: 0; background: #fff; }
 header { background: #24292f; color: #fff; padding: 10px 24px; display: flex; gap: 18px;
@@ -96,8 +97,9 @@ button.primary { background: #1f883d; color: #fff; border-color: #1a7f37; }
 .chart-controls { flex-wrap: wrap; font-size: 13px; }
 table.runs th.pin, table.runs td.pin { position: sticky; background: #fff; z-index: 1; }
 table.runs thead th.pin { background: var(--bg2); z-index: 2; }
-table.runs .pin0 { left: 0; width: 32px; min-width: 32px; }
-table.runs .pin1 { left: 32px; box-shadow: 2px 0 0 var(--line); min-width: 180px; }
+table.runs .pin0 { left: 0; width: 40px; min-width: 40px; max-width: 40px; padding: 4px 0;
+                   text-align: center; }
+table.runs .pin1 { left: 40px; box-shadow: 2px 0 0 var(--line); min-width: 180px; }
 table.runs th.group { text-align: center; }
 table.runs th.group.params, table.runs th.param { color: #6639ba; }
 table.runs th.group.metrics, table.runs th.metric { color: #0550ae; }
