@@ -231,3 +231,25 @@ def test_a_parse_error_is_the_scripts(tmp_path, bad):
     result = autolog_run(tmp_path, "train.py", bad)
     assert (result.returncode, result.stdout, result.stderr) == (
         bare.returncode, bare.stdout, bare.stderr)
+
+
+@pytest.mark.usefixtures("isolated_registry")
+def test_a_failing_hook_never_breaks_the_parse(tmp_path, monkeypatch):
+    """Error isolation is the core's: an injected fault is one warning, the script runs."""
+    from autolog.testing import inject_hook_faults
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOLOG_STRICT", "0")
+    write(tmp_path / "train.py", ARGPARSE, "open('parsed', 'w').write(repr(vars(args)))\n")
+    options = launcher.LaunchOptions(tracking_uri=str(tmp_path / "runs"), quiet=True)
+    try:
+        with inject_hook_faults("*record_argparse") as fired, \
+                pytest.warns(autolog.AutologWarning, match="record_argparse"):
+            assert launcher.run_script("train.py", ["--lr", "2"], options) == 0
+    finally:
+        autolog.autolog(disable=True)
+        autolog.set_tracking_uri(None)
+    assert fired == ["autolog.integrations.script_args.record_argparse"]
+    assert "'lr': 2.0" in (tmp_path / "parsed").read_text()
+    [run] = runs_in(tmp_path)
+    assert run.info.status == "FINISHED" and run.data.params == {}
