@@ -14,10 +14,6 @@ $(STAMP): pyproject.toml Makefile
 	# torch first and pinned: a CPU build on this disk; never let pip resolve a CUDA one.
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[test]" "torch==2.13.0"
-	# The UI's browser tests drive Debian's Chromium (never a downloaded browser build).
-	command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -q && apt-get install -y -q chromium) || \
-	  echo "chromium not installed: the UI browser tests will be skipped"; }
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,7 +26,17 @@ demo: $(STAMP)
 	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(VENV)/bin/autolog experiments
 	AUTOLOG_TRACKING_URI=$(CURDIR)/demo-runs $(VENV)/bin/autolog runs list
 
-test: $(STAMP)
+# The UI's browser tests drive Debian's Chromium (never a downloaded browser build). Only
+# this target installs it, and says so; `make demo` and `make install` never do.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "make test: installing Debian's chromium for the UI browser tests (apt-get)"; \
+	  { command -v apt-get >/dev/null 2>&1 && apt-get update -q && \
+	    apt-get install -y -q chromium; } || \
+	  echo "chromium not installed: the UI browser tests will be skipped"; }
+
+test: $(STAMP) chromium
 	$(PY) -m ruff check autolog tests benchmarks examples
 	AUTOLOG_STRICT=1 $(PY) -m pytest $(PYTEST_ARGS)
 
