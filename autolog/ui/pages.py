@@ -19,6 +19,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from autolog.ui.sweeps import headline_metric
+
 STYLE = """
 :root { --fg:#1f2328; --muted:#656d76; --line:#d0d7de; --bg2:#f6f8fa; --accent:#0969da;
         --diff:#fff3c4; --err:#ffebe9; --errline:#ff8182; }
@@ -109,6 +111,7 @@ button.toggle { border: none; background: none; padding: 0 4px; width: 20px; cur
                 font-size: 12px; }
 .toggle-space { display: inline-block; width: 20px; }
 .children { font-size: 12px; }
+.headline { font-size: 12px; background: #ddf4ff; border-radius: 10px; padding: 0 6px; }
 .sweep-link { font-size: 12px; }
 details.columns { margin: 6px 0; }
 details.columns summary { cursor: pointer; }
@@ -523,6 +526,7 @@ def _run_row(run: Any, depth: int, parent: str, tree: Any, param_keys: Sequence[
     info, data = run.info, run.data
     rid = info.run_id
     n_children = len(tree.children.get(rid, ()))
+
     toggle = ""
     if n_children:
         total = tree.descendants(rid)
@@ -537,6 +541,10 @@ def _run_row(run: Any, depth: int, parent: str, tree: Any, param_keys: Sequence[
         sweep = href("/sweep", parent=rid)
         count = (f' <span class="children muted">({n_children} children)</span>'
                  f' <a class="sweep-link" href="{sweep}">sweep</a>')
+        headline = headline_metric(sorted(k for k in data.metrics if not k.startswith("system/")))
+        if headline:
+            count += (f' <span class="headline" title="the parent\'s headline metric">'
+                      f"{e(headline)} {e(fmt_number(data.metrics[headline]))}</span>")
     indent = f' style="padding-left:{6 + 18 * depth}px"' if depth else ""
     attrs = f' data-run="{e(rid)}" data-depth="{depth}"'
     if parent:
@@ -742,8 +750,9 @@ def run_page(
                        ' class="sweep-link">sweep view</a>'))
     for mv in registered:
         link = f"/models/{seg(mv.name)}/versions/{seg(mv.version)}"
-        fields.append(("registered as", f'<a href="{e(link)}">{e(mv.name)} v{e(mv.version)}</a>'
-                       f' <span class="muted">{e(mv.current_stage)}</span>'))
+        stage = "" if mv.current_stage in ("", "None") else _stage(mv.current_stage)
+        fields.append(("registered as",
+                       f'<a href="{e(link)}">{e(mv.name)} v{e(mv.version)}</a> {stage}'))
     info_table = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in fields)
     metrics = sorted((k, v) for k, v in data.metrics.items() if not k.startswith("system/"))
     system = sorted((k, v) for k, v in data.metrics.items() if k.startswith("system/"))
@@ -805,8 +814,8 @@ def run_page(
         + "</div>",
         f"<div><h2>Metrics (latest)</h2>{metric_rows(metrics)}</div></div>",
         children_html,
-        "<h2>Charts</h2>" + chart_controls() + f'<div class="charts">{"".join(charts)}</div>'
-        if charts else "",
+        '<section class="chart-section"><h2>Charts</h2>' + chart_controls()
+        + f'<div class="charts">{"".join(charts)}</div></section>' if charts else "",
         f'<p class="muted">{e(chart_note)}</p>' if chart_note else "",
         "<h2>System metrics</h2>" + metric_rows(system) + system_html if system else "",
         "<h2>Tags</h2>" + tags_html,

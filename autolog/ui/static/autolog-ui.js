@@ -213,7 +213,16 @@
     var total = drawn.reduce(function (a, d) { return a + d.result.total; }, 0);
     if (!drawn.length || (c.hideSingle && total <= drawn.length)) {
       if (c.u) { c.u.destroy(); c.u = null; }
-      if (box && c.hideSingle) { box.hidden = true; }
+      if (box && c.hideSingle) {
+        box.hidden = true;
+        var group = box.parentNode, heading = group.previousElementSibling;
+        if (heading && heading.tagName === 'H3' && $$('.chart-box', group).every(function (b) {
+          return b.hidden; })) { heading.hidden = true; }
+        var section = box.closest('.chart-section');
+        if (section && $$('.chart-box', section).every(function (b) { return b.hidden; })) {
+          section.hidden = true;
+        }
+      }
       el.dataset.state = 'empty';
       return;
     }
