@@ -22,6 +22,8 @@ from autolog.core.errors import (
     InvalidInputError,
     ResourceNotFoundError,
     RunStateError,
+    StoreNotFoundError,
+    StoreUnavailableError,
 )
 from autolog.core.fluent import (
     flush,
@@ -96,6 +98,8 @@ __all__ = [
     "RunStateError",
     "RunStatus",
     "RunTag",
+    "StoreNotFoundError",
+    "StoreUnavailableError",
     "active_run",
     "autolog",
     "end_run",

@@ -437,3 +437,19 @@ def test_a_read_only_directory_is_named(tmp_path):
             SQLiteBackend(str(locked / "runs")).create_experiment("x")
     finally:
         locked.chmod(0o755)
+
+
+def test_client_reads_of_a_mistyped_store_create_nothing(tmp_path):
+    import autolog
+    from autolog.core import context
+
+    uri = str(tmp_path / "autolog-rusn")
+    client = autolog.Client(uri)
+    assert client.search_runs(["0"]) == []
+    assert [e.name for e in client.search_experiments()] == ["Default"]
+    with pytest.raises(ResourceNotFoundError):
+        client.get_run("abc")
+    with pytest.raises(StoreNotFoundError):
+        context.require_store(uri)
+    assert _listing(tmp_path) == []
+    context.remove_store(uri)
