@@ -600,11 +600,17 @@ def test_runs_table_nests_children_under_their_parent(ui):
     _, _, body = fetch(f"{base}/experiments/{ids['search_exp']}")
     assert re.search(rf'<tr data-run="{ids["search_parent"]}" data-depth="0">', body)
     assert "(8 children)" in body and "of 1 (9 runs with 8 nested)" in body
-    for child in children:
-        assert re.search(rf'<tr data-run="{child}" data-depth="1" data-parent="'
-                         rf'{ids["search_parent"]}" hidden>', body)
+    assert not set(children) & set(_row_ids(body))  # folded: fetched when expanded
+    status, _, rows = fetch(f"{base}/experiments/{ids['search_exp']}/rows?parent="
+                            f"{ids['search_parent']}&params=C&metrics=mean_test_score")
+    assert status == 200 and sorted(_row_ids(rows)) == sorted(children)
+    assert rows.count(f'data-depth="1" data-parent="{ids["search_parent"]}">') == 8
+    assert rows.count('<td class="param">') == 8 and rows.count('class="num metric"') == 8
     _, _, body = fetch(f"{base}/experiments/{ids['search_exp']}?open=all")
-    assert " hidden>" not in body
+    assert set(children) <= set(_row_ids(body)) and " hidden>" not in body
+    _, _, body = fetch(f"{base}/experiments/{ids['search_exp']}?open={ids['search_parent']}")
+    assert set(children) <= set(_row_ids(body))
+    assert fetch(f"{base}/experiments/{ids['search_exp']}/rows?parent=nope")[0] == 404
     # a filter matching only children shows them as top-level rows
     _, _, body = fetch(f"{base}/experiments/{ids['search_exp']}?filter="
                        "tags.mlflow.parentRunId+LIKE+%27%25%27")
@@ -891,8 +897,13 @@ def test_browser_runs_tree_columns_and_pinned_name(ui, page):
     child = page.locator(f'tr[data-run="{ids["search_children"].split(",")[0]}"]')
     assert child.is_hidden()
     page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()
-    assert child.is_visible()
+    child.wait_for(state="visible")
     page.wait_for_url(re.compile(r"open="))
+    page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()
+    child.wait_for(state="hidden")
+    page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()
+    child.wait_for(state="visible")
+    assert page.locator(f'tr[data-run="{ids["search_children"].split(",")[0]}"]').count() == 1
     # scrolled sideways, the name column stays in place
     name = page.locator(f'tr[data-run="{ids["search_parent"]}"] td.name')
     before = name.bounding_box()["x"]
@@ -909,6 +920,8 @@ def test_browser_runs_tree_columns_and_pinned_name(ui, page):
     assert page.locator('th[data-key="metrics.std_test_score"]').count() == 1
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.locator("#expand-all").click()
+    page.wait_for_url(re.compile(r"open=all"))
+    child.wait_for(state="visible")
     _shot(page, "runs-tree")
 
 

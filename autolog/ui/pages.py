@@ -472,7 +472,9 @@ def runs_page(
         '<span id="saved-views"></span>'
         '<button type="button" id="save-view" title="remember this URL under a name '
         '(kept in this browser)">Save view</button></div>'
-        '<div class="scroll"><table class="runs"><thead><tr class="groups">'
+        f'<div class="scroll"><table class="runs" data-rows="{e(base)}/rows" '
+        f'data-params="{e(json.dumps(list(param_keys)))}" '
+        f'data-metrics="{e(json.dumps(list(metric_keys)))}"><thead><tr class="groups">'
         '<th class="pin pin0" rowspan="2"><input type="checkbox" id="select-all" '
         'aria-label="select all"></th>'
     )
@@ -494,18 +496,31 @@ def runs_page(
     out.append("</tr></thead><tbody>")
     open_all = "all" in opened
     rows: list[str] = []
-    for root in roots:
+    for root in roots:  # folded rows are not sent: the script asks for them (`child_rows`)
         for run, depth in tree.subtree(root):
+            if depth and not (open_all or _ancestors_open(tree, run, opened)):
+                continue
             parent = run.data.tags.get("mlflow.parentRunId", "") if depth else ""
-            visible = depth == 0 or open_all or _ancestors_open(tree, run, opened)
             rows.append(_run_row(run, depth, parent, tree, param_keys, metric_keys,
-                                 visible, open_all or run.info.run_id in opened))
+                                 True, open_all or run.info.run_id in opened))
     out.append("".join(rows))
     out.append("</tbody></table></div></form>")
     if len(roots) > 20:
         out.append(pager_html)
     crumbs = [("experiments", "/"), (experiment.name, None)]
     return layout(experiment.name, "".join(out), crumbs=crumbs)
+
+
+def child_rows(tree: Any, parent: Any, param_keys: Sequence[str],
+               metric_keys: Sequence[str]) -> str:
+    """The rows under ``parent``: its children visible, deeper runs folded."""
+    rows = []
+    for run, depth in tree.subtree(parent):
+        if depth == 0:
+            continue
+        rows.append(_run_row(run, depth, run.data.tags.get("mlflow.parentRunId", ""), tree,
+                             param_keys, metric_keys, depth == 1, False))
+    return "".join(rows)
 
 
 def _ancestors_open(tree: Any, run: Any, opened: set[str]) -> bool:

@@ -239,6 +239,7 @@ class UIApp:
         self.routes: list[tuple[re.Pattern[str], Callable[..., Response]]] = [
             (re.compile(r"/"), self.index),
             (re.compile(r"/experiments/([^/]+)/?"), self.experiment),
+            (re.compile(r"/experiments/([^/]+)/rows"), self.experiment_rows),
             (re.compile(r"/runs/([^/]+)/?"), self.run),
             (re.compile(r"/runs/([^/]+)/metrics/(.+)"), self.metric),
             (re.compile(r"/runs/([^/]+)/artifacts/(.*)"), self.artifact_file),
@@ -335,18 +336,7 @@ class UIApp:
         order_by = " ".join(_one(query, "order_by").split())
         page = _int(query, "page", 1, 1, 1_000_000)
         per_page = _int(query, "per_page", PER_PAGE, 1, MAX_PER_PAGE)
-        error = None
-        runs: list[Any] = []
-        try:
-            if order_by.split(" ")[0] in ("attributes.duration", "duration"):
-                runs = self._by_duration(eid, filter_string, order_by)
-            else:
-                runs = self.client.search_runs(
-                    [eid], filter_string, [order_by] if order_by else None,
-                    max_results=ALL_RUNS,
-                )
-        except InvalidInputError as exc:
-            error = str(exc)
+        runs, error = self._matching_runs(eid, filter_string, order_by)
         tree = RunTree(runs)
         offset = (page - 1) * per_page
         roots = tree.roots[offset:offset + per_page]
@@ -371,6 +361,34 @@ class UIApp:
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
         return html_response(text)
+
+    def _matching_runs(self, eid: str, filter_string: str, order_by: str
+                       ) -> tuple[list[Any], str | None]:
+        """Every run of the experiment the filter matches, in order (or the filter's error)."""
+        try:
+            if order_by.split(" ")[0] in ("attributes.duration", "duration"):
+                return self._by_duration(eid, filter_string, order_by), None
+            return self.client.search_runs(
+                [eid], filter_string, [order_by] if order_by else None, max_results=ALL_RUNS,
+            ), None
+        except InvalidInputError as exc:
+            return [], str(exc)
+
+    def experiment_rows(self, query: dict[str, list[str]], experiment_id: str) -> Response:
+        """The table rows nested under ``?parent=`` (its children shown, theirs folded),
+        for the script to insert when a parent is expanded; same filter, order, columns."""
+        eid = self._experiment(experiment_id).experiment_id
+        runs, error = self._matching_runs(eid, _one(query, "filter").strip(),
+                                          " ".join(_one(query, "order_by").split()))
+        if error:
+            raise HTTPError(400, error)
+        tree = RunTree(runs)
+        parent = tree.by_id.get(_one(query, "parent"))
+        if parent is None:
+            raise not_found("No such parent run among the matching runs.")
+        text = pages.child_rows(tree, parent, _csv(query.get("params", [])),
+                                _csv(query.get("metrics", [])))
+        return Response(200, text.encode("utf-8"))
 
     def _by_duration(self, eid: str, filter_string: str, order_by: str) -> list[Any]:
         runs = self.client.search_runs([eid], filter_string, None, max_results=ALL_RUNS)

@@ -76,22 +76,44 @@
       var all = $$('button.toggle', table).length;
       setQuery('open', ids.length && ids.length === all ? 'all' : ids.join(','));
     }
+    // Folded rows are not in the page: the first expansion asks the server for them.
+    function fetchRows(row) {
+      var url = new URL(table.dataset.rows, location.href), here = new URL(location.href);
+      url.searchParams.set('parent', row.dataset.run);
+      ['filter', 'order_by'].forEach(function (name) {
+        if (here.searchParams.get(name)) { url.searchParams.set(name, here.searchParams.get(name)); }
+      });
+      JSON.parse(table.dataset.params || '[]').forEach(function (k) { url.searchParams.append('params', k); });
+      JSON.parse(table.dataset.metrics || '[]').forEach(function (k) { url.searchParams.append('metrics', k); });
+      return fetch(url.pathname + url.search, {cache: 'no-store'}).then(function (r) {
+        if (!r.ok) { throw new Error('rows: ' + r.status); }
+        return r.text();
+      }).then(function (html) {
+        var holder = document.createElement('tbody');
+        holder.innerHTML = html; // this server's own escaped rows
+        var after = row;
+        Array.prototype.slice.call(holder.children).forEach(function (tr) {
+          after.after(tr); after = tr;
+        });
+      });
+    }
     table.addEventListener('click', function (event) {
       var button = event.target.closest('button.toggle');
       if (!button) { return; }
       var row = button.closest('tr');
-      setOpen(row, button.getAttribute('aria-expanded') !== 'true');
-      saveOpen();
+      var open = button.getAttribute('aria-expanded') !== 'true';
+      var ready = open && !rowsUnder(row.dataset.run).length ? fetchRows(row) : Promise.resolve();
+      ready.then(function () {
+        setOpen(row, open);
+        saveOpen();
+        table.dataset.loaded = String(Number(table.dataset.loaded || 0) + 1);
+      });
     });
     var expand = $('#expand-all'), collapse = $('#collapse-all');
     if (expand) {
       expand.addEventListener('click', function () {
-        $$('tr', table).forEach(function (r) {
-          if (r.dataset.run) { r.hidden = false; }
-          var b = $('button.toggle', r);
-          if (b) { b.setAttribute('aria-expanded', 'true'); b.textContent = '\u25be'; }
-        });
         setQuery('open', 'all');
+        location.reload(); // the server sends every row of an open=all page
       });
     }
     if (collapse) {
