@@ -18,6 +18,11 @@ Two modes, both behind ``autolog run`` (see `autolog.cli`):
   autolog's own exit handlers flush. SIGTERM, or Ctrl-C while waiting for threads, ends
   the run KILLED and leaves at once (``os._exit``), as a killed ``python`` would;
   ``os._exit`` in the script leaves the run RUNNING, as any killed process does.
+
+  The options the script's argparse or click parse of the command line returns become
+  params of the run (`autolog.integrations.script_args`, registered only here). Last, one
+  line on stderr names the run, its store and an ``autolog runs show`` command, unless
+  ``LaunchOptions.quiet``.
 - **Subprocess** (``autolog run -- COMMAND [args]``): `run_command` runs any command
   (``torchrun ...``, ``python train.py``, a shell script) with ``autolog/_bootstrap`` put
   first on ``PYTHONPATH``. Its ``sitecustomize`` calls `bootstrap_from_env` in every
