@@ -208,7 +208,91 @@ def test_subclassed_model_and_its_saved_model(tracking_uri):
     assert run.data.params["trainable_params"] == str(6 * 4 + 4 + 4 + 1)
     assert [s for s, _ in history(run, "loss")] == [0, 1]
     loaded = autolog.load_model(f"runs:/{run.info.run_id}/model")
-    assert isinstance(loaded, TwoLayer)
+    assert isinstance(loaded, TwoLayer)  # with get_config: the whole model, as .keras
+    conf = autolog.core.models.read_model_metadata(
+        autolog.core.models.resolve_model_uri(f"runs:/{run.info.run_id}/model")).flavors
+    assert conf["keras"]["save_format"] == "keras" and "python_function" in conf
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0),
+                               rtol=1e-6)
+
+
+class AutoEncoder(keras.Model):
+    """The Keras examples' style (VAE, custom train_step): sub-models as __init__
+    arguments, no get_config -- `model.save` raises NotImplementedError."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def call(self, inputs):
+        return self.decoder(self.encoder(inputs))
+
+    def train_step(self, batch):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = keras.ops.mean(keras.ops.square(batch - self(batch)))
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+
+def autoencoder(seed=0):
+    keras.utils.set_random_seed(seed)
+    encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+    model = AutoEncoder(encoder, decoder)
+    model.compile(optimizer="adam")
+    return model
+
+
+def test_subclassed_model_without_get_config_is_logged_as_weights(tracking_uri):
+    """Saved as weights with a note in MLmodel, one warning per class; the run is whole;
+    load_model says how to load it, and loads it into a model rebuilt in code."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the custom train_step uses tf.GradientTape")
+    from autolog.core import models
+    from autolog.flavors import keras as keras_flavor
+
+    keras_flavor._warned_classes.discard(f"{__name__}.AutoEncoder")
+    autolog.keras.autolog(log_models=True)
+    X, _ = data(n=64)
+    model = autoencoder()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, batch_size=16, epochs=2, verbose=0)
+        autoencoder(seed=1).fit(X, batch_size=16, epochs=1, verbose=0)  # same class again
+    ours = [w for w in caught if issubclass(w.category, AutologWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    assert "AutoEncoder" in str(ours[0].message) and "model=" in str(ours[0].message)
+
+    first, _second = sorted(autolog.search_runs(), key=lambda r: r.info.start_time)
+    assert first.info.status == "FINISHED"
+    assert first.data.params["epochs"] == "2" and first.data.params["batch_size"] == "16"
+    assert [s for s, _ in history(first, "loss")] == [0, 1]
+    assert {"model", "model_summary.txt"} <= artifacts(first)
+    uri = f"runs:/{first.info.run_id}/model"
+    path = models.resolve_model_uri(uri)
+    assert os.path.isfile(os.path.join(path, "data", "model.weights.h5"))
+    assert not os.path.exists(os.path.join(path, "data", "model.keras"))
+    meta = models.read_model_metadata(path)
+    conf = meta.flavors["keras"]
+    assert conf["save_format"] == "weights"
+    assert conf["model_class"].endswith("AutoEncoder") and "Rebuild" in conf["note"]
+    assert "python_function" not in meta.flavors
+
+    with pytest.raises(autolog.InvalidInputError, match=r"model=MyModel"):
+        autolog.keras.load_model(uri)
+    rebuilt = autoencoder(seed=7)  # same architecture, other weights, not built
+    loaded = autolog.keras.load_model(uri, model=rebuilt)
+    assert loaded is rebuilt
     np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0),
                                rtol=1e-6)
 
