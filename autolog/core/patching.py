@@ -253,7 +253,10 @@ class Patch(_Declaration):
     ``partial_fit`` on the same estimator) instead of opening a new one.
     ``when(instance)``, for an observer, is a cheap gate asked before anything else (the
     bound instance, None for a function): false calls the original directly, with no
-    `Call` built, so a hot function with nothing to log stays cheap.
+    `Call` built, so a hot function with nothing to log stays cheap. For a training patch
+    it is asked for an outermost call: false runs the original with no run, and the
+    training calls made inside it open none either (e.g. a Dask worker's share of a fit
+    whose run the client process records).
 
     ``on_return=True`` makes an observer a *return observer*: the core calls the original
     itself and then ``hook(result, instance, args, kwargs)`` -- no `Call` is built, and the
@@ -293,7 +296,7 @@ class SubclassPatch(_Declaration):
     base's ``__init_subclass__`` (removed again on revert). Only methods in a class's own
     ``__dict__`` are wrapped, so an inherited method is wrapped once, where it is defined.
     ``skip_class(cls)`` returning true leaves a class (and only that class) unpatched, e.g.
-    classes that another integration owns. ``when`` is `Patch`'s observer gate; return
+    classes that another integration owns. ``when`` is `Patch`'s gate; return
     observers are `Patch` only.
     """
 
@@ -569,6 +572,9 @@ def _dispatch(applied: AppliedPatch, wrapped, instance, args, kwargs):
         state = _state
         if applied.training:
             if not state.depth:
+                when = applied.when
+                if when is not None and not when(instance):
+                    return _run_unrecorded(wrapped, args, kwargs)
                 return _run_training(applied, wrapped, instance, args, kwargs)
         elif not state.depth:
             when = applied.when
@@ -615,6 +621,17 @@ def _run_training(applied, wrapped, instance, args, kwargs):
     state.depth += 1
     try:
         return _run_hooked(applied, wrapped, instance, args, kwargs, True)
+    finally:
+        state.depth -= 1
+
+
+def _run_unrecorded(wrapped, args, kwargs):
+    """A training call its patch's ``when`` turned down: the original, counted as a
+    training call so that the training calls it makes open no run either."""
+    state = _state
+    state.depth += 1
+    try:
+        return wrapped(*args, **kwargs)
     finally:
         state.depth -= 1
 

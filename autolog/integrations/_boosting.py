@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -97,6 +98,14 @@ def describe_data(data: Any) -> dict[str, Any] | None:
         if handle is None:
             return None
         shape = (int(data.num_data()), int(data.num_feature()))
+    elif module.startswith("dask") and hasattr(data, "__dask_tokenize__"):
+        # A Dask collection: its token is a hash of the graph that makes it, computed
+        # already; reading the data would compute it. Shape: when every size is known.
+        shape = tuple(int(s) for s in getattr(data, "shape", ()) if _is_known(s))
+        if len(shape) != len(getattr(data, "shape", ())):
+            shape = None
+        digest.update(repr(data.__dask_tokenize__()).encode())
+        kind = f"dask.{name}"
     elif module.startswith("pandas") and hasattr(data, "columns"):
         import pandas as pd
 
@@ -127,6 +136,11 @@ def describe_data(data: Any) -> dict[str, Any] | None:
     digest.update(repr(shape).encode())
     return {"type": kind, "shape": list(shape) if shape is not None else None,
             "digest": digest.hexdigest()}
+
+
+def _is_known(size: Any) -> bool:
+    """A dimension a Dask collection knows without computing (not NaN, not a Delayed)."""
+    return isinstance(size, int) or (hasattr(size, "__index__") and not hasattr(size, "dask"))
 
 
 def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
@@ -253,6 +267,40 @@ def log_early_stopping(recorder: Any, history: MetricHistory, best_iteration: in
     best = history.at(best_step)
     if best and history.steps:
         recorder.log_metrics(best, step=history.steps[-1] + 1)
+
+
+def log_eval_history(recorder: Any, evals_result: Mapping[str, Mapping[str, Any]],
+                     total_rounds: int, every: int | None) -> MetricHistory:
+    """Log a finished training's ``{data: {metric: [value per iteration]}}`` (a wrapper's
+    ``evals_result_``, ``xgboost.dask.train``'s ``history``) at step = iteration, counting
+    the rounds of a model training continued from; thinned to every n-th step and the last.
+    """
+    series = [(metric_keys(data, metric)[0], values) for data, scores in evals_result.items()
+              for metric, values in scores.items() if values is not None]
+    history = MetricHistory()
+    count = max((len(values) for _, values in series), default=0)
+    offset = max(total_rounds - count, 0)
+    for index in range(count):
+        step = offset + index
+        metrics = {key: float(values[index]) for key, values in series if index < len(values)}
+        history.add(step, metrics)
+        if not every or step % every == 0 or index == count - 1:
+            recorder.log_metrics(metrics, step=step)
+    return history
+
+
+def outside_dask_worker(_instance: Any = None) -> bool:
+    """False in a task a Dask worker runs (a worker thread or a worker process): that is
+    one worker's share of a distributed fit, which the client process records as one run.
+    The ``when`` gate of every boosting training patch."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return True
+    try:
+        distributed.get_worker()
+    except Exception:  # noqa: BLE001 - ValueError: not in a worker task
+        return True
+    return False
 
 
 def recorder_for_active_run() -> Any:

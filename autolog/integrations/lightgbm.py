@@ -39,6 +39,8 @@ __all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog"
            "load_model", "log_model", "save_model"]
 
 IMPORTANCE_TYPES = ("split", "gain")
+#: lightgbm.dask's estimators (their fit trains on the workers; the client records it).
+DASK_ESTIMATORS = ("DaskLGBMClassifier", "DaskLGBMRegressor", "DaskLGBMRanker")
 PLOT_IMPORTANCE = "gain"
 #: After the user's callbacks (no ``order``: negative), record_evaluation (20) and before
 #: early_stopping (30), which ends training by raising: the last iteration is logged too.
@@ -202,6 +204,41 @@ def on_fit(session: Any, call: Any) -> Any:
     return result
 
 
+def on_dask_fit(session: Any, call: Any) -> Any:
+    """``DaskLGBMClassifier/Regressor/Ranker.fit``: ``get_params()``, datasets, the eval
+    history from ``evals_result_``, the early-stopping summary, importance and the local
+    model (``to_local()``) -- in the client process. The workers' own ``LGBMModel.fit``
+    calls record nothing (`outside_dask_worker`)."""
+    from autolog.core.runs import remember_model
+    from autolog.integrations._boosting import (
+        flatten_params,
+        log_datasets,
+        log_early_stopping,
+        log_eval_history,
+    )
+
+    config = session.config
+    model = call.instance
+    params = model.get_params(deep=False)
+    params.pop("client", None)
+    session.log_params(flatten_params(params))
+    if config.log_datasets:
+        log_datasets(session, [("train", call.argument("X")), *_named_eval_sets(call)])
+    result = call.proceed()
+    local = model.to_local()
+    booster = local.booster_
+    with guard("lightgbm: logging evals_result"):
+        history = log_eval_history(session, getattr(model, "evals_result_", None) or {},
+                                   booster.current_iteration(), config.log_every_n_steps)
+        best = int(getattr(model, "best_iteration_", 0) or 0)
+        if best > 0 and history.steps:
+            # best_iteration counts the rounds of an init_model, as steps do.
+            log_early_stopping(session, history, best, history.steps[-1] + 1, best - 1)
+    remember_model(model, session)
+    _after_training(session, booster, local, None)
+    return result
+
+
 def _named_valid(call: Any) -> list[tuple[str, Any]]:
     """``(name, Dataset)`` of ``lightgbm.train``'s validation sets, named as LightGBM's
     engine names them: a single Dataset or any iterable of them, ``valid_names`` a list,
@@ -284,8 +321,8 @@ def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None
 
 
 def _not_ours(cls: type) -> bool:
-    """Dask estimators have their own training path: leave them alone."""
-    return (cls.__module__ or "").startswith("lightgbm.dask")
+    """Dask estimators (and subclasses of them) have their own training path: `on_dask_fit`."""
+    return any((base.__module__ or "").startswith("lightgbm.dask") for base in cls.__mro__)
 
 
 class LightGBMIntegration(Integration):
@@ -296,11 +333,15 @@ class LightGBMIntegration(Integration):
     config_class = LightGBMConfig
 
     def patches(self) -> list[Patch | SubclassPatch]:
+        from autolog.integrations._boosting import outside_dask_worker as local
+
         return [
-            Patch("lightgbm:train", on_train),
-            Patch("lightgbm:cv", on_cv),
-            SubclassPatch("lightgbm.sklearn:LGBMModel", "fit", on_fit, skip_class=_not_ours),
-        ]
+            Patch("lightgbm:train", on_train, when=local),
+            Patch("lightgbm:cv", on_cv, when=local),
+            SubclassPatch("lightgbm.sklearn:LGBMModel", "fit", on_fit, skip_class=_not_ours,
+                          when=local),
+        ] + [SubclassPatch(f"lightgbm.dask:{name}", "fit", on_dask_fit, when=local)
+             for name in DASK_ESTIMATORS]
 
 
 autolog = integration_autolog("lightgbm")

@@ -241,9 +241,66 @@ def on_fit(session: Any, call: Any) -> Any:
         isinstance(cb, _callback_class) for cb in (model.callbacks or ()))
     if not explicit:
         with guard("xgboost: logging evals_result"):
-            _log_evals_result(session, model, booster, config.log_every_n_steps)
+            _log_evals_result(session, getattr(model, "evals_result_", None), booster,
+                              config.log_every_n_steps)
     _after_training(session, booster, model, str(getattr(model, "booster", None) or "gbtree"),
                     input_sample(X))
+    return result
+
+
+def on_dask_train(session: Any, call: Any) -> Any:
+    """``xgboost.dask.train``: params, then in this (the client) process the returned
+    ``history`` per iteration, the early-stopping summary, importance and the booster. The
+    workers' own ``xgboost.train`` calls record nothing (`outside_dask_worker`)."""
+    from autolog.integrations._boosting import flatten_params, log_datasets
+
+    config = session.config
+    logged = flatten_params(call.argument("params"))
+    for key in ("num_boost_round", "early_stopping_rounds"):
+        logged.setdefault(key, call.argument(key))
+    for key in ("obj", "custom_metric"):
+        value = call.argument(key)
+        if value is not None:
+            logged.setdefault(key, _name(value))
+    session.log_params(logged)
+    if config.log_datasets:
+        log_datasets(session, [("train", call.argument("dtrain")), *_named_evals(call)])
+    result = call.proceed()
+    if not isinstance(result, dict) or result.get("booster") is None:
+        return result  # an asynchronous client returns an awaitable: nothing to read yet
+    booster = result["booster"]
+    with guard("xgboost: logging the dask history"):
+        _log_evals_result(session, result.get("history"), booster, config.log_every_n_steps)
+    _after_training(session, booster, booster, str(logged.get("booster", "gbtree")), None)
+    return result
+
+
+def on_dask_fit(session: Any, call: Any) -> Any:
+    """``DaskXGBClassifier/Regressor/Ranker/RF*.fit``: ``get_params()``, datasets, the eval
+    history from ``evals_result()``, importance and the booster (``get_booster()``, the
+    local model) -- in the client process; the workers record nothing."""
+    from autolog.core.runs import remember_model
+    from autolog.integrations._boosting import flatten_params, log_datasets
+
+    config = session.config
+    model = call.instance
+    session.log_params(flatten_params(model.get_params(deep=False)))
+    if config.log_datasets:
+        eval_set = call.argument("eval_set") or ()
+        log_datasets(session, [("train", call.argument("X"))] + [
+            (f"validation_{i}", pair[0]) for i, pair in enumerate(eval_set)
+            if isinstance(pair, (list, tuple)) and pair
+        ])
+    result = call.proceed()
+    if result is not model:
+        return result  # an asynchronous client's awaitable: the fit has not run yet
+    booster = model.get_booster()
+    with guard("xgboost: logging evals_result"):
+        _log_evals_result(session, getattr(model, "evals_result_", None), booster,
+                          config.log_every_n_steps)
+    remember_model(model, session)
+    _after_training(session, booster, booster, str(getattr(model, "booster", None) or "gbtree"),
+                    None)
     return result
 
 
@@ -264,25 +321,16 @@ def _named_evals(call: Any) -> list[tuple[str, Any]]:
             if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] is not dtrain]
 
 
-def _log_evals_result(session: Any, model: Any, booster: Any, every: int | None) -> None:
-    from autolog.integrations._boosting import MetricHistory, log_early_stopping, metric_keys
+def _log_evals_result(session: Any, evals: Any, booster: Any, every: int | None) -> None:
+    """A finished training's eval history (``evals_result_``, ``history``), per iteration,
+    and the early-stopping summary."""
+    from autolog.integrations._boosting import log_early_stopping, log_eval_history
 
-    evals = getattr(model, "evals_result_", None)
     if not evals:
         return
-    series = [(metric_keys(data, metric)[0], values) for data, scores in evals.items()
-              for metric, values in scores.items()]
-    count = max(len(values) for _, values in series)
-    offset = booster.num_boosted_rounds() - count  # training continued from xgb_model
-    history = MetricHistory()
-    for index in range(count):
-        step = offset + index
-        metrics = {key: values[index] for key, values in series if index < len(values)}
-        history.add(step, metrics)
-        if not every or step % every == 0 or index == count - 1:
-            session.log_metrics(metrics, step=step)
+    history = log_eval_history(session, evals, booster.num_boosted_rounds(), every)
     best = booster.attr("best_iteration")
-    if best is not None:
+    if best is not None and history.steps:
         log_early_stopping(session, history, int(best), history.steps[-1], int(best))
 
 
@@ -314,9 +362,10 @@ def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
 
 
 def _not_ours(cls: type) -> bool:
-    """Dask and Spark estimators have their own training paths: leave them alone."""
-    module = cls.__module__ or ""
-    return module.startswith(("xgboost.dask", "xgboost.spark"))
+    """Dask and Spark estimators (and subclasses of them) have their own training paths:
+    the Dask ones get `on_dask_fit`, the Spark ones are left alone."""
+    return any((base.__module__ or "").startswith(("xgboost.dask", "xgboost.spark"))
+               for base in cls.__mro__)
 
 
 class XGBoostIntegration(Integration):
@@ -327,10 +376,15 @@ class XGBoostIntegration(Integration):
     config_class = XGBoostConfig
 
     def patches(self) -> list[Patch | SubclassPatch]:
+        from autolog.integrations._boosting import outside_dask_worker as local
+
         return [
-            Patch("xgboost:train", on_train),
-            Patch("xgboost:cv", on_cv),
-            SubclassPatch("xgboost.sklearn:XGBModel", "fit", on_fit, skip_class=_not_ours),
+            Patch("xgboost:train", on_train, when=local),
+            Patch("xgboost:cv", on_cv, when=local),
+            SubclassPatch("xgboost.sklearn:XGBModel", "fit", on_fit, skip_class=_not_ours,
+                          when=local),
+            Patch("xgboost.dask:train", on_dask_train, when=local),
+            SubclassPatch("xgboost.dask:DaskScikitLearnBase", "fit", on_dask_fit, when=local),
         ]
 
 
