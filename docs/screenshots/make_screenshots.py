@@ -22,10 +22,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 
 
 def fill(uri: str) -> dict[str, str]:
-    import autolog
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.model_selection import GridSearchCV
+
+    import autolog
 
     ids: dict[str, str] = {}
     autolog.set_tracking_uri(uri)
