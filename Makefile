@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test compat compat-all install lint bench clean
+.PHONY: demo test compat compat-all corpus corpus-fast install lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ compat: $(STAMP)
 # keras's and torch's own shipped tests likewise (compat/run_frameworks.py).
 compat-all: $(STAMP)
 	$(PY) compat/run_frameworks.py
+
+# Real training scripts from the frameworks' example galleries, run bare and under
+# `autolog run` and compared (compat/corpus/run_corpus.py; sources fetched from the
+# package registries into .corpus-work/). corpus-fast: the subset CI runs (< 10 minutes).
+corpus: $(STAMP)
+	$(PY) compat/corpus/run_corpus.py
+
+corpus-fast: $(STAMP)
+	$(PY) compat/corpus/run_corpus.py --fast
 
 # The benchmarks' own set-up installs MLflow to compare against (not a runtime dependency).
 # Byte-code is compiled first, as an install would: import times are then those a user
