@@ -699,6 +699,8 @@ def test_artifact_previews_and_folded_tags(ui):
     assert "<th>epoch</th><th>loss</th>" in body and "<td>&lt;b&gt;0.5&lt;/b&gt;</td>" in body
     _, _, body = fetch(f"{base}/runs/{run}/view/config.json")
     assert '  &quot;nested&quot;: {\n    &quot;ok&quot;: true' in body
+    _, _, fragment = fetch(f"{base}/runs/{run}/view/config.json?fragment=1")
+    assert "<html" not in fragment and "&quot;nested&quot;" in fragment
     _, _, body = fetch(f"{base}/runs/{ids['auto_a']}")
     folded = body.split('<details class="system-tags">')[1].split("</details>")[0]
     assert "mlflow.source.name" in folded or "mlflow.autologging" in folded
@@ -953,6 +955,14 @@ def test_browser_registry_and_previews(ui, page):
     _shot(page, "model-version")
     page.goto(f"{base}/runs/{ids['lr-small-C']}/view/tables/history.csv")
     assert page.locator("table.csv tbody tr").count() == 2
+    # on the run page a clicked file is previewed beside the tree
+    page.goto(f"{base}/runs/{ids['lr-small-C']}")
+    page.locator("#artifacts a.file", has_text="history.csv").click()
+    page.wait_for_selector("#artifact-preview table.csv")
+    assert page.url.endswith(ids["lr-small-C"])
+    page.locator("#artifacts a.file", has_text="config.json").click()
+    page.wait_for_selector("#artifact-preview pre.preview")
+    assert '"nested": {' in page.locator("#artifact-preview pre").inner_text()
 
 
 @pytest.mark.slow

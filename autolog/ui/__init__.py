@@ -1,7 +1,8 @@
 """``autolog ui``: a read-only local web UI over any tracking store that supports reads.
 
-Standard library only (`http.server`), server-rendered HTML and SVG charts; nothing is
-loaded from a CDN. `make_server` builds the server; ``autolog ui`` (`autolog.ui.cli`)
+Standard library only on the server (`http.server`, server-rendered HTML); the browser
+draws interactive charts with uPlot, shipped in ``static/`` with the page script: nothing
+is loaded from a CDN. `make_server` builds the server; ``autolog ui`` (`autolog.ui.cli`)
 runs it.
 """
 

@@ -119,6 +119,9 @@ details.columns summary { cursor: pointer; }
           max-height: 260px; overflow-y: auto; min-width: 260px; }
 .column-chooser label { display: block; white-space: nowrap; }
 .column-chooser .cols { margin: 8px 0; }
+#artifact-preview { flex: 1; min-width: 400px; max-width: 900px; border: 1px solid var(--line);
+                    border-radius: 6px; padding: 4px 12px; }
+#artifacts tr.selected td { background: #ddf4ff; }
 #saved-views a { margin-right: 8px; font-size: 13px; }
 details.system-tags summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
 .sweep-chart { border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; }
@@ -639,7 +642,7 @@ def artifact_tree(run_id: str, entries: Sequence[Any], truncated: bool) -> str:
         else:
             raw = f"/runs/{seg(run_id)}/artifacts/{path_url(info.path)}"
             rows.append(
-                f'<tr><td class="path">{indent}<a href="{e(view)}">{e(name)}</a></td>'
+                f'<tr><td class="path">{indent}<a class="file" href="{e(view)}">{e(name)}</a></td>'
                 f'<td class="num">{e(fmt_size(info.file_size))}</td>'
                 f'<td><a href="{href(raw, download=1)}" download>download</a></td></tr>'
             )

@@ -6,14 +6,24 @@
 Routes (GET and HEAD only)::
 
     /                                         experiments with run counts
-    /experiments/<id>?filter=&order_by=&page=&per_page=&params=a,b&metrics=x
-    /runs/<id>                                a run: info, params, metrics, tags, charts,
-                                              system metrics, artifacts, models
+    /experiments/<id>?filter=&order_by=&page=&per_page=&params=a&metrics=x&open=<ids>|all
+                                              the runs table, nested runs folded
+    /experiments/<id>/rows?parent=<id>&...    the rows under a parent (fetched on expand)
+    /runs/<id>                                a run: info, params, metrics, charts, system
+                                              metrics, tags, child runs, artifacts, models
     /runs/<id>/metrics/<key>?x=step|time|relative&runs=<id2>,<id3>
+                                              one metric (and its train/val variants) large,
+                                              other runs overlaid from a picker
     /runs/<id>/view/<path>                    browse a directory / preview a file
     /runs/<id>/artifacts/<path>[?download=1]  the file itself
     /compare?runs=a,b,c                       params side by side, metrics overlaid
+    /sweep?parent=<id> | ?runs=a,b,c          parallel coordinates, scatter, importance
+    /models, /models/<name>, /models/<name>/versions/<v>
+                                              the model registry
     /api/runs/<id>                            JSON status for polling a RUNNING run
+    /api/runs/<id>/metrics/<key>?x=&min=&max=&points=
+                                              a history as chart JSON, downsampled
+    /static/<name>                            uPlot and the page script (a fixed list)
 
 Safety: every page value is escaped (`pages.e`); artifact paths go through
 `core.validation.artifact_path` and the backend's confined resolution, so ``..``,
@@ -466,8 +476,9 @@ class UIApp:
         text = pages.run_page(
             run, self._experiment_name(run.info.experiment_id),
             charts=chart_specs, system_charts=system_specs,
-            artifacts_html='<div id="artifacts">'
-            + pages.artifact_tree(rid, entries, truncated) + "</div>",
+            artifacts_html='<div class="cols"><div id="artifacts">'
+            + pages.artifact_tree(rid, entries, truncated)
+            + '</div><div id="artifact-preview" hidden></div></div>',
             models_html=models, version=self._version(run),
             chart_note=f"{skipped} more metric groups are not charted here." if skipped else "",
             children=children, registered=self._registered_versions(rid),
@@ -607,6 +618,8 @@ class UIApp:
         finally:
             if tmp:
                 shutil.rmtree(tmp, ignore_errors=True)
+        if _one(query, "fragment") == "1":  # the run page's preview panel
+            return html_response(f"<h3>{pages.e(clean)}</h3>{content}")
         name = self._experiment_name(run.info.experiment_id)
         return html_response(pages.artifact_view_page(run, clean, content, name))
 

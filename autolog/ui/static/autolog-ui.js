@@ -207,7 +207,7 @@
 
   function loadChart(c) {
     var width = Math.max(el_width(c.el), 200);
-    var query = 'x=' + state.x + '&points=' + Math.min(Math.round(width * 2), 4000);
+    var query = 'x=' + c.x + '&points=' + Math.min(Math.round(width * 2), 4000);
     if (c.zoom) { query += '&min=' + c.zoom[0] + '&max=' + c.zoom[1]; }
     c.el.dataset.state = 'loading';
     return Promise.all(c.series.map(function (s) {
@@ -248,7 +248,14 @@
       el.dataset.state = 'empty';
       return;
     }
-    if (box) { box.hidden = false; }
+    if (box && box.hidden) { // a live run's chart that now has a curve
+      box.hidden = false;
+      var section = box.closest('.chart-section'), group = box.parentNode;
+      if (section) { section.hidden = false; }
+      if (group.previousElementSibling && group.previousElementSibling.tagName === 'H3') {
+        group.previousElementSibling.hidden = false;
+      }
+    }
     var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
     var shown = drawn.reduce(function (a, d) { return a + d.result.x.length; }, 0);
     var inRange = drawn.reduce(function (a, d) { return a + d.result.in_range; }, 0);
@@ -257,7 +264,7 @@
         ? shown + ' of ' + inRange + ' points drawn (zoom in for exact values)'
         : inRange + ' points' + (c.zoom ? ' in range (exact)' : '');
     }
-    var key = [state.x, state.log, drawn.map(function (d) {
+    var key = [c.x, state.log, drawn.map(function (d) {
       return d.spec.run + '/' + d.spec.key; }).join(',')].join('|');
     if (c.u && c.key === key) {
       c.u.setData(data, !c.zoom);
@@ -273,9 +280,10 @@
   }
 
   function options(c, drawn) {
+    var xMode = c.x;
     var few = drawn.every(function (d) { return d.result.x.length < 60; });
-    var series = [{label: {step: 'step', time: 'time', relative: 'time since start'}[state.x],
-      value: state.x === 'relative' ? function (u, v) { return v === null ? '' : fmtDuration(v); }
+    var series = [{label: {step: 'step', time: 'time', relative: 'time since start'}[xMode],
+      value: xMode === 'relative' ? function (u, v) { return v === null ? '' : fmtDuration(v); }
         : undefined}];
     drawn.forEach(function (d) {
       series.push({
@@ -289,14 +297,14 @@
       });
     });
     var xAxis = {};
-    if (state.x === 'relative') {
+    if (xMode === 'relative') {
       xAxis.values = function (u, vals) { return vals.map(fmtDuration); };
     }
     return {
       width: el_width(c.el),
       height: chartHeight(c.el),
       series: series,
-      scales: {x: {time: state.x === 'time'}, y: {distr: state.log ? 3 : 1}},
+      scales: {x: {time: xMode === 'time'}, y: {distr: state.log ? 3 : 1}},
       axes: [xAxis, {size: 60}],
       legend: {live: true},
       cursor: {
@@ -324,12 +332,13 @@
     var els = $$('.lchart');
     if (!els.length || typeof uPlot === 'undefined') { return; }
     var xSelect = $('#chart-x');
-    state.x = xSelect ? xSelect.value : (els[0].dataset.x || 'step');
+    state.x = xSelect ? xSelect.value : 'step';
     els.forEach(function (el) {
       var c = {el: el, series: JSON.parse(el.dataset.series || '[]'), zoom: null, u: null,
-        hideSingle: !el.closest('.chart-box').classList.contains('large')};
-      if (el.dataset.x && el.dataset.x !== state.x && !xSelect) { state.x = el.dataset.x; }
-      c.ownX = el.dataset.x;
+        hideSingle: !el.closest('.chart-box').classList.contains('large'),
+        // a chart keeps its own x axis (system metrics: time since start) until the
+        // toolbar sets one for all
+        x: el.dataset.x || state.x};
       charts.push(c);
     });
     charts.forEach(function (c) { loadChart(c); });
@@ -337,7 +346,7 @@
       xSelect.addEventListener('change', function () {
         state.x = xSelect.value;
         setQuery('x', state.x === 'step' ? null : state.x);
-        charts.forEach(function (c) { c.zoom = null; loadChart(c); });
+        charts.forEach(function (c) { c.x = state.x; c.zoom = null; loadChart(c); });
       });
     }
     var log = $('#chart-log');
@@ -397,6 +406,29 @@
       c.series = series;
       setQuery('runs', chosen.join(','));
       loadChart(c);
+    });
+  }
+
+  // The run page: a file clicked in the artifact tree is previewed beside it.
+  function artifactPreview() {
+    var tree = $('#artifacts'), panel = $('#artifact-preview');
+    if (!tree || !panel) { return; }
+    tree.addEventListener('click', function (event) {
+      var link = event.target.closest('a.file');
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+      event.preventDefault();
+      $$('tr.selected', tree).forEach(function (r) { r.classList.remove('selected'); });
+      link.closest('tr').classList.add('selected');
+      fetch(link.getAttribute('href') + '?fragment=1', {cache: 'no-store'})
+        .then(function (r) {
+          if (!r.ok) { throw new Error('preview: ' + r.status); }
+          return r.text();
+        })
+        .then(function (html) {
+          panel.innerHTML = html; // this server's own escaped preview
+          panel.hidden = false;
+        })
+        .catch(function () { location.href = link.getAttribute('href'); });
     });
   }
 
@@ -616,6 +648,7 @@
     makeCharts();
     overlayPicker();
     sweepPage();
+    artifactPreview();
     livePolling();
     window.autologUI = {charts: charts, state: state};
   }
