@@ -3,6 +3,9 @@
 * `inject_hook_faults(match=None)`: while active, every capture hook (or the ones that
   match) raises `InjectedFault` on entry. In lenient mode (``AUTOLOG_STRICT`` unset) the
   user's training must still return the same result; in strict mode the fault surfaces.
+* `inject_record_faults(match=None)`: while active, the training session's records
+  (``log_params``, ``set_tags``, ``log_model``, ...; or the ones that match) raise
+  `InjectedFault` as they start: "a record failing early costs only itself".
 * `list_hooks()`: the hook ids of the registered patches, for "each hook made to raise
   in turn" tests::
 
@@ -27,8 +30,8 @@ from collections.abc import Callable, Iterator
 from autolog.backends.base import TrackingBackend
 from autolog.core import patching
 
-__all__ = ["FailingBackend", "InjectedFault", "failing_store", "inject_hook_faults",
-           "list_hooks"]
+__all__ = ["RECORDS", "FailingBackend", "InjectedFault", "failing_store", "inject_hook_faults",
+           "inject_record_faults", "list_hooks"]
 
 
 class InjectedFault(Exception):
@@ -78,6 +81,44 @@ def inject_hook_faults(match: str | Callable | None = None) -> Iterator[list[str
         yield fired
     finally:
         patching._hook_fault = previous
+
+
+#: The records a training session makes, for `inject_record_faults`.
+RECORDS = ("log_params", "log_metric", "log_metrics", "set_tags", "log_artifact", "log_text",
+           "log_dict", "log_figure", "log_model")
+
+
+@contextlib.contextmanager
+def inject_record_faults(match: str | Callable[[str], bool] | None = None
+                         ) -> Iterator[list[str]]:
+    """Make the training session's records (or those matching: a name of `RECORDS`, a
+    glob such as ``"log_param*"``, or a predicate) raise `InjectedFault` as they start.
+
+    A record that fails must cost only itself: in lenient mode the hook's later records
+    (metrics callbacks, the model) are still logged and training is unchanged. Yields
+    the names of the records made to fail, as they fail.
+    """
+    from autolog.core import runs
+
+    if match is None:
+        matches: Callable[[str], bool] = lambda name: True  # noqa: E731
+    elif isinstance(match, str):
+        matches = lambda name: fnmatch.fnmatchcase(name, match)  # noqa: E731
+    else:
+        matches = match
+    fired: list[str] = []
+
+    def fault(name: str) -> None:
+        if matches(name):
+            fired.append(name)
+            raise InjectedFault(f"injected fault in the session's {name}")
+
+    previous = runs._record_fault
+    runs._record_fault = fault
+    try:
+        yield fired
+    finally:
+        runs._record_fault = previous
 
 
 def list_hooks(integration: str | None = None) -> list[str]:

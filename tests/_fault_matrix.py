@@ -50,3 +50,36 @@ def failing_store_changes_nothing(train: Callable[[], tuple], baseline: tuple) -
     messages = [str(w.message) for w in autolog_warnings(caught)]
     assert len(messages) == len(set(messages)) >= 1  # once per cause
     assert all("InjectedFault" in m for m in messages)
+
+
+#: Records a hook makes before the training proper: each made to fail in turn.
+EARLY_RECORDS = ("log_params", "set_tags")
+
+
+def an_early_record_failing_costs_only_itself(
+        train: Callable[[], object], records: tuple[str, ...] = EARLY_RECORDS, *,
+        metrics: set[str], model: bool = True) -> None:
+    """Each early record (params, tags and dataset description) made to fail in turn,
+    alone (lenient mode): exactly one warning, naming it; the run still gets the metrics
+    its callbacks log and, when ``model``, the model."""
+    import autolog
+    from autolog.core import context
+    from autolog.testing import inject_record_faults
+
+    for record in records:
+        patching._warned_causes.clear()
+        before = {r.info.run_id for r in autolog.search_runs(experiment_names=["Default"])}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with inject_record_faults(record) as fired:
+                train()
+        assert record in fired, record
+        messages = [str(w.message) for w in autolog_warnings(caught)]
+        assert len(messages) == 1 and record in messages[0], (record, messages)
+        new = [r for r in autolog.search_runs(experiment_names=["Default"])
+               if r.info.run_id not in before and "mlflow.parentRunId" not in r.data.tags]
+        assert len(new) == 1, (record, len(new))
+        run = new[0]
+        assert metrics <= set(run.data.metrics), (record, sorted(run.data.metrics))
+        files = {f.path for f in context.get_store().list_artifacts(run.info.run_id)}
+        assert ("model" in files) is model, (record, files)

@@ -432,27 +432,100 @@ def recorder_for_model(model: Any) -> RunRecorder | None:
 # -- the session that autologging opens around one outermost training call ------------
 
 
+#: Set by `autolog.testing.inject_record_faults`: called with a record's name ("log_params",
+#: "set_tags", ...) as a session record starts, inside its isolation; raises to simulate
+#: a failing record. None (the default) costs one check per record.
+_record_fault: Callable[[str], None] | None = None
+
+Recordable = Any  # a value to record, or a function computing it (run inside the isolation)
+
+
 class TrainingSession(RunRecorder):
     """The run one outermost training call logs into, plus its timing and resources.
 
     Integrations receive it from the core; they never start or end runs themselves.
+
+    Each record (``log_params``, ``log_metrics``, ``set_tags``, ``log_model``, ...) is
+    isolated: one that fails costs itself only -- an `AutologWarning` once per cause
+    (raised under ``AUTOLOG_STRICT``) -- never the hook's later records, the user's
+    training or the model. Where computing the value may fail (describing a dataset,
+    walking an estimator's params), pass a function that computes it instead: it runs
+    inside the record's isolation.
     """
 
-    def __init__(self, run: ActiveRun, config: AutologConfig, owns_run: bool) -> None:
+    def __init__(self, run: ActiveRun, config: AutologConfig, owns_run: bool,
+                 integration: str = "autolog") -> None:
         super().__init__(run.info.run_id, run.uri, run.params_logged)
         self.run = run
         self.config = config
         self.owns_run = owns_run
+        self.integration = integration
         self._started = time.perf_counter()
         self._cpu_started = time.process_time()
         self._peak_rss_started = _peak_rss_bytes()
 
+    def _record(self, what: str, record: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``record(*args, **kwargs)``, callable arguments first called for their value;
+        an error is reported as this record's, and None returned."""
+        try:
+            if _record_fault is not None:
+                _record_fault(what)
+            args = tuple(arg() if callable(arg) else arg for arg in args)
+            return record(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
+            from autolog.core.patching import report_internal_error
+
+            report_internal_error(exc, f"{self.integration}: {what}",
+                                  silent=bool(getattr(self.config, "silent", False)))
+            return None
+
+    def log_params(self, params: Recordable) -> None:
+        self._record("log_params", super().log_params, params)
+
+    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
+        self._record("log_metric", super().log_metric, key, value, step)
+
+    def log_metrics(self, metrics: Recordable, step: int | None = None) -> None:
+        self._record("log_metrics", super().log_metrics, metrics, step)
+
+    def set_tags(self, tags: Recordable) -> None:
+        self._record("set_tags", super().set_tags, tags)
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        self._record("log_artifact", super().log_artifact, local_path, artifact_path)
+
+    def log_text(self, text: Recordable, artifact_file: str) -> None:
+        self._record("log_text", super().log_text, text, artifact_file)
+
+    def log_dict(self, dictionary: Recordable, artifact_file: str) -> None:
+        self._record("log_dict", super().log_dict, dictionary, artifact_file)
+
+    def log_figure(self, figure: Recordable, artifact_file: str) -> None:
+        self._record("log_figure", super().log_figure, figure, artifact_file)
+
     def log_model(self, model: Any, flavor: str, name: str = "model", *args: Any,
                   **kwargs: Any):
-        """As `RunRecorder.log_model`; a signature is inferred from the input example
-        only when the autologging option ``log_model_signatures`` is on."""
+        """As `RunRecorder.log_model` (None when it fails); a signature is inferred from
+        the input example only when the autologging option ``log_model_signatures`` is
+        on. A model that cannot be pickled is the user's design, not an autolog failure:
+        one warning per model class says so."""
         kwargs.setdefault("infer_signature", self.config.log_model_signatures)
-        return super().log_model(model, flavor, name, *args, **kwargs)
+
+        def log() -> Any:
+            try:
+                return RunRecorder.log_model(self, model, flavor, name, *args, **kwargs)
+            except Exception as exc:
+                import pickle
+
+                if not isinstance(exc, (pickle.PicklingError, AttributeError, TypeError)) \
+                        or "pickle" not in str(exc).lower():
+                    raise
+                warn_once(f"unpicklable:{type(model).__qualname__}",
+                          f"autolog: the {type(model).__name__} model was not logged: it "
+                          f"cannot be pickled ({exc}).")
+                return None
+
+        return self._record("log_model", log)
 
     @classmethod
     def open(
@@ -486,7 +559,7 @@ class TrainingSession(RunRecorder):
         else:
             run, owns_run = user_run, False
         run.holds_training = True
-        session = cls(run, config, owns_run)
+        session = cls(run, config, owns_run, integration)
         session.set_tags(_session_tags(integration, framework_version, config))
         if owns_run and config.log_system_metrics and run.monitor is None:
             _start_system_metrics(run)

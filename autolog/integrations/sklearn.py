@@ -28,7 +28,6 @@ alive, and the user's objects get no attributes.
 
 from __future__ import annotations
 
-import pickle
 import sys
 import weakref
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from typing import Any
 from autolog.core.config import AutologConfig
 from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, guard
-from autolog.core.runs import RunRecorder, recorder_for_model, remember_model, warn_once
+from autolog.core.runs import RunRecorder, recorder_for_model, remember_model
 
 __all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]  # + the flavor's log/load/save_model
 
@@ -181,9 +180,10 @@ def on_fit(session, call) -> None:
     cls = type(estimator)
     session.set_tags({"estimator_name": cls.__name__,
                       "estimator_class": f"{cls.__module__}.{cls.__qualname__}"})
-    session.log_params(estimator_params(estimator))
+    # Functions, not values: computing them runs inside each record's own isolation.
+    session.log_params(lambda: estimator_params(estimator))
     if config.log_datasets:
-        session.set_tags(dataset_tags(X, y))
+        session.set_tags(lambda: dataset_tags(X, y))
     result = call.proceed()
     remember_model(estimator, session)
     _after_training(session, config, estimator, call.function.__name__, result, X, y,
@@ -200,9 +200,9 @@ def on_partial_fit(session, call) -> None:
         cls = type(estimator)
         session.set_tags({"estimator_name": cls.__name__,
                           "estimator_class": f"{cls.__module__}.{cls.__qualname__}"})
-        session.log_params(estimator_params(estimator))
+        session.log_params(lambda: estimator_params(estimator))
         if config.log_datasets:
-            session.set_tags(dataset_tags(X, y))
+            session.set_tags(lambda: dataset_tags(X, y))
     call.proceed()
     _partial_steps[estimator] = step + 1
     remember_model(estimator, session)
@@ -974,21 +974,12 @@ def _log_model(session, config: SklearnConfig, model: Any, X: Any) -> None:
         from autolog.core.models import infer_model_signature
 
         signature = infer_model_signature(model, example, FLAVOR)
-    try:
-        session.log_model(
-            model, FLAVOR, name="model",
-            input_example=example if config.log_input_examples else None,
-            signature=signature,
-            registered_model_name=config.registered_model_name,
-        )
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        if "pickle" not in str(exc).lower():
-            raise
-        # A model pickle cannot save (a class defined in a function, a lambda in its
-        # params) is the user's design, not an autolog failure: say so once, go on.
-        warn_once(f"unpicklable:{type(model).__qualname__}",
-                   f"autolog: the {type(model).__name__} model was not logged: it cannot be "
-                   f"pickled ({exc}).")
+    session.log_model(  # a model that cannot be pickled: the session warns once
+        model, FLAVOR, name="model",
+        input_example=example if config.log_input_examples else None,
+        signature=signature,
+        registered_model_name=config.registered_model_name,
+    )
 
 
 # -- post-training metrics (observers) ------------------------------------------------------
