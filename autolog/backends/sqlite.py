@@ -311,6 +311,10 @@ class SQLiteBackend(TrackingBackend):
         self.uri = uri if uri is not None else self.root_dir
         self._local = threading.local()
         self._lock = threading.Lock()
+        # This process's writers take turns here rather than in SQLite's busy handler,
+        # which sleeps 1, 2, 5, ... ms per conflict: a run created on the caller's thread
+        # while the writer commits a batch waits for that commit, not for a sleep.
+        self._write_turn: tuple[int, threading.RLock] = (os.getpid(), threading.RLock())
         self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._generation = 0
         self._ready_pid: int | None = None
@@ -488,7 +492,10 @@ class SQLiteBackend(TrackingBackend):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: all of it is written, or none of it."""
         conn = self._conn()
-        with self._translating_errors():
+        pid, turn = self._write_turn
+        if pid != os.getpid():  # forked: the parent's lock may have been held at fork
+            self._write_turn = pid, turn = os.getpid(), threading.RLock()
+        with turn, self._translating_errors():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -869,7 +876,17 @@ class SQLiteBackend(TrackingBackend):
         return self._absolute(row[0])
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str = "") -> None:
-        _local.log_artifact(self._artifact_dir(run_id), local_path, artifact_path, run_id=run_id)
+        directory = self._artifact_dir(run_id)
+        try:
+            _local.log_artifact(directory, local_path, artifact_path, run_id=run_id)
+        except OSError as exc:
+            # Writing into the store failed (not reading the caller's file): the store's
+            # one clear error, shared by every artifact that meets it.
+            written = os.path.abspath(exc.filename) if exc.filename else ""
+            if not any(_local._inside(written, root) for root in (directory, self.root_dir)):
+                raise
+            reason = unusable_store_reason(exc, self.root_dir, self.db_path)
+            raise StoreUnavailableError(self.location, reason) from exc
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[FileInfo]:
         return _local.list_artifacts(self._artifact_dir(run_id), path, run_id=run_id)
