@@ -5,6 +5,7 @@ defect 9). Scripts run as real processes, as a user runs them."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -177,3 +178,32 @@ def test_a_store_locked_mid_run_is_reported_once_at_the_exit_flush(tracking_uri,
     finally:
         holder.close()
     autolog.end_run(run_id=run.info.run_id)
+
+
+def test_artifacts_that_cannot_be_written_are_one_cause_for_every_path(tmp_path):
+    """The model, the deferred plots and the source artifacts all meet the same blocked
+    artifact directory: one line, and the run itself (params, metrics) is still logged."""
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if k != "AUTOLOG_STRICT"}
+    env.update(PYTHONPATH=str(REPO), AUTOLOG_TRACKING_URI=str(store))
+    subprocess.run([sys.executable, "-c", "import autolog\nwith autolog.start_run(): pass"],
+                   env=env, check=True, timeout=60)
+    blocked = store / "artifacts" / "0"
+    if blocked.exists():
+        shutil.rmtree(blocked)
+    blocked.write_text("")  # where the runs' artifact folders should go
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    result = subprocess.run([sys.executable, "-m", "autolog", "run", str(script)], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 3, result.stderr
+    warning_lines = [line for line in result.stderr.splitlines() if "AutologWarning" in line]
+    assert len(warning_lines) == 1, result.stderr
+    assert warning_lines[0].endswith(
+        f"cannot use the tracking store at {store}: {blocked} is not a directory; training "
+        "goes on without logging."
+    )
+    assert "Traceback" not in result.stderr
+    runs = autolog.Client(str(store)).search_runs(["0"])
+    assert any(run.data.params.get("C") == "0.5" for run in runs)  # the fits were logged
+    context.remove_store(str(store))
