@@ -773,3 +773,31 @@ def test_char_lm_example_under_autolog_run(tmp_path):
     (run,) = autolog.search_runs()
     assert [s for s, _ in history(run, "train_loss")] == list(range(9, 120, 10))
     assert run.data.params["optimizer_name"] == "AdamW"
+
+
+def test_stream_of_unknown_length_left_at_max_steps_is_a_loop_of_steps():
+    """An IterableDataset stream read until max_steps (then `break`): a loop of steps once
+    it ran past HOLD_UNKNOWN_PASS_STEPS steps, not one epoch at run end."""
+    from torch.utils.data import IterableDataset
+
+    from autolog.integrations.torch import HOLD_UNKNOWN_PASS_STEPS
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            generator = torch.Generator().manual_seed(0)
+            while True:
+                yield torch.randn(4, generator=generator)
+
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    steps = HOLD_UNKNOWN_PASS_STEPS + 200
+    losses = []
+    for step, xb in enumerate(DataLoader(Stream(), batch_size=8)):
+        loss = model(xb).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+        if step + 1 == steps:
+            break
+    assert history(finished_run(), "train_loss") == window_means(losses, 10)

@@ -21,9 +21,10 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   step = epoch (0-based); with two or more optimizers also ``train_loss_optimizer<j>``.
   Steps that no pass can end as an epoch make it a loop of steps (nanoGPT, makemore):
   hand-made batches with no pass live, an "infinite" loader (>= `LONG_PASS_BATCHES`
-  batches), an iterator the user keeps after it ran out, or a run that ends before any
-  epoch did. There ``train_loss`` is logged per window of ``log_every_n_steps`` optimizer
-  steps (default `DEFAULT_EVERY_N_STEPS` = 10): the mean of the window's losses, step =
+  batches), a loader of unknown length read for over `HOLD_UNKNOWN_PASS_STEPS` steps, an
+  iterator the user keeps after it ran out, or a run that ends before any epoch did.
+  There ``train_loss`` is logged per window of ``log_every_n_steps`` optimizer steps
+  (default `DEFAULT_EVERY_N_STEPS` = 10): the mean of the window's losses, step =
   the window's last step index; windows are summed on the device and turned into numbers
   about every `FLUSH_STEPS` steps (one synchronisation each) and at ``autolog.flush()``.
   Beside epochs, ``log_every_n_steps=N`` adds ``train_loss_step``, the same windows.
@@ -94,7 +95,7 @@ FLUSH_STEPS = 100
 #: the "infinite loader" of makemore-style loops): its steps are a loop of steps.
 LONG_PASS_BATCHES = 1_000_000
 #: Steps held undecided in a pass of unknown length before they count as a loop of steps.
-HOLD_UNKNOWN_PASS_STEPS = 10_000
+HOLD_UNKNOWN_PASS_STEPS = 1_000
 STEPS, EPOCHS = "steps", "epochs"  # what a run's training loop turned out to be
 LOSS_FUNCTIONS = (
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
