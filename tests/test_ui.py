@@ -936,6 +936,17 @@ def test_browser_sweep_views(ui, page):
     assert page.locator("#scatter circle.point").count() == 8
     first = page.locator("#importance tr").first.get_attribute("data-param")
     assert first in ("C", "fit_intercept")
+    # brushing the metric axis from its top to its middle keeps the better runs only
+    grip = page.locator('#parallel rect.axis-grip[data-axis="mean_test_score"]').bounding_box()
+    x = grip["x"] + grip["width"] / 2
+    page.mouse.move(x, grip["y"] + 4)
+    page.mouse.down()
+    page.mouse.move(x, grip["y"] + grip["height"] / 2, steps=5)
+    page.mouse.up()
+    dim = page.locator("#parallel polyline.dim").count()
+    assert 0 < dim < 8
+    assert f"{8 - dim} of 8 runs" in page.locator("#sweep-selection").inner_text()
+    assert page.locator("#compare-brushed").count() == 1
     page.select_option("#sweep-param", "fit_intercept")
     page.wait_for_url(re.compile(r"param=fit_intercept"))
     assert page.locator("#scatter circle.point").count() == 8

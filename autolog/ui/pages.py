@@ -126,6 +126,8 @@ details.columns summary { cursor: pointer; }
 details.system-tags summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
 .sweep-chart { border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; }
 .sweep-chart svg text { font-size: 11px; fill: #1f2328; }
+.sweep-chart polyline.dim { stroke: #d0d7de; stroke-opacity: 0.35; }
+.sweep-chart polyline.run-line:hover { stroke-width: 3.5; }
 .sweep-chart svg .axis line, .sweep-chart svg .axis path { stroke: #8c959f; }
 table.importance .barcell { width: 200px; }
 .bar { display: inline-block; height: 10px; border-radius: 2px; }
@@ -1022,7 +1024,8 @@ def sweep_page(
             f'<label>metric <select id="sweep-metric">{metric_options}</select></label>'
             f'<label>scatter x <select id="sweep-param">{param_options}</select></label>'
             '<label><input type="checkbox" id="sweep-logx"> log x</label></div>'
-            '<h2>Parallel coordinates</h2><div id="parallel" class="sweep-chart"></div>'
+            '<h2>Parallel coordinates</h2><p id="sweep-selection" class="muted"></p>'
+            '<div id="parallel" class="sweep-chart"></div>'
             '<div class="cols"><div><h2>Param vs metric</h2>'
             '<div id="scatter" class="sweep-chart"></div></div>'
             '<div><h2>Parameter importance</h2>'

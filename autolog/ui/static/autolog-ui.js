@@ -523,10 +523,12 @@
     var rows = data.rows.slice().sort(function (a, b) {
       return (a.metrics[metric] === undefined ? -1 : 1) - (b.metrics[metric] === undefined ? -1 : 1);
     });
+    var drawnLines = [];
     rows.forEach(function (row) {
-      var pts = [];
+      var pts = [], positions = [];
       axes.forEach(function (name, i) {
         var v = i === axes.length - 1 ? row.metrics[name] : row.params[name];
+        positions.push(v === undefined ? null : scales[i].pos(v));
         if (v !== undefined) { pts.push((left + i * step).toFixed(1) + ',' + yOf(scales[i].pos(v)).toFixed(1)); }
       });
       var m = row.metrics[metric];
@@ -536,7 +538,36 @@
         'stroke-width': 1.5, 'stroke-opacity': 0.8}, a);
       var title = svgEl('title', {}, line);
       title.textContent = row.name + (m === undefined ? '' : ': ' + metric + ' = ' + m);
+      drawnLines.push({line: line, positions: positions, row: row});
     });
+    var brushes = {};
+    function applyBrushes() {
+      var chosen = [];
+      drawnLines.forEach(function (d) {
+        var inside = Object.keys(brushes).every(function (i) {
+          var t = d.positions[i], b = brushes[i];
+          return t !== null && t >= b[0] - 1e-9 && t <= b[1] + 1e-9;
+        });
+        d.line.classList.toggle('dim', !inside);
+        if (inside) { chosen.push(d.row); }
+      });
+      var note = $('#sweep-selection');
+      if (!note) { return; }
+      note.textContent = '';
+      if (!Object.keys(brushes).length) {
+        note.textContent = 'Drag along an axis to keep only the runs in that range.';
+        return;
+      }
+      note.appendChild(document.createTextNode(chosen.length + ' of ' + drawnLines.length +
+        ' runs in the brushed ranges. '));
+      if (chosen.length) {
+        var a = document.createElement('a');
+        a.href = '/compare?runs=' + chosen.slice(0, 20).map(function (r) { return enc(r.id); }).join(',');
+        a.textContent = 'Compare ' + (chosen.length > 20 ? 'the first 20' : 'these');
+        a.id = 'compare-brushed';
+        note.appendChild(a);
+      }
+    }
     axes.forEach(function (name, i) {
       var g = svgEl('g', {'class': 'axis'}, svg);
       var x = left + i * step;
@@ -547,7 +578,37 @@
         svgEl('line', {x1: x - 3, x2: x + 3, y1: yOf(t[0]), y2: yOf(t[0]), stroke: '#8c959f'}, g);
         svgText(g, x - 6, yOf(t[0]) + 4, String(t[1]).slice(0, 18), 'end');
       });
+      var brush = svgEl('rect', {x: x - 9, width: 18, y: top, height: 0, 'class': 'brush',
+        fill: 'rgba(9,105,218,0.18)', stroke: '#0969da'}, g);
+      var grip = svgEl('rect', {x: x - 12, width: 24, y: top - 4, height: height - top - bottom + 8,
+        fill: 'transparent', 'class': 'axis-grip', 'data-axis': name, cursor: 'crosshair'}, g);
+      grip.addEventListener('pointerdown', function (event) {
+        event.preventDefault();
+        var box = svg.getBoundingClientRect(), y0 = event.clientY - box.top;
+        grip.setPointerCapture(event.pointerId);
+        function move(e) {
+          var y1 = Math.min(Math.max(e.clientY - box.top, top), height - bottom);
+          brush.setAttribute('y', Math.min(y0, y1));
+          brush.setAttribute('height', Math.abs(y1 - y0));
+        }
+        function up(e) {
+          grip.removeEventListener('pointermove', move);
+          grip.removeEventListener('pointerup', up);
+          var y1 = Math.min(Math.max(e.clientY - box.top, top), height - bottom);
+          if (Math.abs(y1 - y0) < 3) { // a click clears this axis
+            delete brushes[i];
+            brush.setAttribute('height', 0);
+          } else {
+            var tOf = function (y) { return 1 - (y - top) / (height - top - bottom); };
+            brushes[i] = [tOf(Math.max(y0, y1)), tOf(Math.min(y0, y1))];
+          }
+          applyBrushes();
+        }
+        grip.addEventListener('pointermove', move);
+        grip.addEventListener('pointerup', up);
+      });
     });
+    applyBrushes();
   }
 
   function scatter(data, param, metric, logX) {
