@@ -434,9 +434,12 @@ class SQLiteBackend(TrackingBackend):
         try:
             yield
         except (OSError, sqlite3.Error) as exc:
-            reason = unusable_store_reason(exc, self.root_dir, self.db_path)
-            if reason is None:
-                raise
+            self._raise_if_unusable(exc)
+            raise
+
+    def _raise_if_unusable(self, exc: BaseException) -> None:
+        reason = unusable_store_reason(exc, self.root_dir, self.db_path)
+        if reason is not None:
             raise StoreUnavailableError(self.location, reason) from exc
 
     def _initialize(self) -> None:
@@ -495,27 +498,34 @@ class SQLiteBackend(TrackingBackend):
         pid, turn = self._write_turn
         if pid != os.getpid():  # forked: the parent's lock may have been held at fork
             self._write_turn = pid, turn = os.getpid(), threading.RLock()
-        with turn, self._translating_errors():
-            conn.execute("BEGIN IMMEDIATE")
+        with turn:
             try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except (OSError, sqlite3.Error) as exc:  # inline: this path is hot
+                self._raise_if_unusable(exc)
                 raise
-            conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: several queries see one snapshot. Creates nothing."""
         conn = self._reader()
-        with self._translating_errors():
+        try:
             conn.execute("BEGIN")
             try:
                 yield conn
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
+        except (OSError, sqlite3.Error) as exc:  # inline: this path is hot
+            self._raise_if_unusable(exc)
+            raise
 
     def close(self) -> None:
         pid = os.getpid()
