@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from compat import peer_suites  # noqa: E402
 from compat.run_sklearn import _pytest  # noqa: E402
 
 PLUGIN = "compat.autolog_plugin"
@@ -32,7 +33,7 @@ SUITES: dict[str, list[str]] = {
               "keras.src.saving.object_registration_test",
               "keras.src.saving.file_editor_test"],
     "torch": ["torch.fx.passes.tests.test_pass_manager"],
-    "xgboost": [],
+    "xgboost": [],  # their own repository's tests: compat/peer_suites.py
     "lightgbm": [],
     "lightning": [],
 }
@@ -58,9 +59,25 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown framework(s) {', '.join(unknown)}; known: {', '.join(SUITES)}")
     started = time.perf_counter()
-    rows, broken_all = [], []
+    rows, broken_all, peers = [], [], []
     print("the frameworks' own tests, plain and with autolog.autolog():")
     for name in names:
+        if name in peer_suites.SELECTION:
+            why = peer_suites.missing(name)
+            if why is not None:
+                print(f"  {name}: not fetched -- {why}")
+                rows.append((name, "not fetched", "-", "-", "-"))
+                continue
+            outcome = peer_suites.run(name, args.extra)
+            peers.append(outcome)
+            broken_all += [(t, "fails with autolog") for t in outcome.pass_only_bare]
+            broken_all += [(t, "fails under AUTOLOG_STRICT=1") for t in outcome.strict_errors
+                           if t not in outcome.pass_only_bare]
+            rows.append((name, str(outcome.tests), str(outcome.pass_both
+                                                       + len(outcome.pass_only_bare)),
+                         str(outcome.pass_both + len(outcome.pass_only_autolog)),
+                         str(len(outcome.pass_only_bare))))
+            continue
         if not SUITES[name]:
             print(f"  {name}: the installed package ships no tests")
             rows.append((name, "none shipped", "-", "-", "-"))
@@ -78,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    if peers:
+        print("\nXGBoost's and LightGBM's own tests (bare, with autolog, with autolog strict):")
+        print("\n".join(peer_suites.table(peers)))
     print(f"\n({time.perf_counter() - started:.0f} s)")
     if broken_all:
         print("pass without autolog, fail with it:")
