@@ -204,10 +204,13 @@ class _Ending:
         try:
             autolog.flush()
         except Exception as exc:
-            if is_strict():
+            if _reported_as_store_error(exc, "flushing the script's runs"):
+                pass
+            elif is_strict():
                 raise
-            warnings.warn(f"autolog: flushing failed ({exc!r})", autolog.AutologWarning,
-                          stacklevel=2)
+            else:
+                warnings.warn(f"autolog: flushing failed ({exc!r})", autolog.AutologWarning,
+                              stacklevel=2)
         if not self.options.quiet:
             _announce(self.run, self.status)
 
@@ -385,12 +388,7 @@ def _start_wrapping_run(target: str, args: Sequence[str], module: bool, options:
             autolog.log_params(options.overrides)
         return run
     except Exception as exc:
-        from autolog.core.errors import StoreUnavailableError
-
-        if isinstance(exc, StoreUnavailableError):  # the same one line the script's fits give
-            from autolog.core.patching import report_internal_error
-
-            report_internal_error(exc, "opening a run around the script")
+        if _reported_as_store_error(exc, "opening a run around the script"):
             return None
         if is_strict():
             raise
@@ -454,6 +452,8 @@ def _end_wrapping_run(run: Any, status: str) -> None:
     try:
         autolog.end_run(status, run_id=run.info.run_id)
     except Exception as exc:
+        if _reported_as_store_error(exc, "ending the run around the script"):
+            return
         if is_strict():
             raise
         warnings.warn(
@@ -461,6 +461,19 @@ def _end_wrapping_run(run: Any, status: str) -> None:
             autolog.AutologWarning,
             stacklevel=2,
         )
+
+
+def _reported_as_store_error(exc: Exception, cause: str) -> bool:
+    """An unusable store is reported as everywhere else (`core.patching`): one line per
+    store and reason, shared with the script's fits; under AUTOLOG_STRICT=1 it raises."""
+    from autolog.core.errors import StoreUnavailableError
+
+    if not isinstance(exc, StoreUnavailableError):
+        return False
+    from autolog.core.patching import report_internal_error
+
+    report_internal_error(exc, cause)
+    return True
 
 
 def _announce(run: Any, status: str) -> None:
@@ -477,6 +490,12 @@ def _announce(run: Any, status: str) -> None:
         run_id = run.info.run_id
         line = f"autolog: run {run_id} {status} in {uri}; see: autolog{store} runs show {run_id}"
     else:
+        from autolog.core.errors import AutologException
+
+        try:
+            context.require_store(uri)
+        except AutologException:  # no store to look at (the warning said why, if broken)
+            return
         line = f"autolog: runs in {uri}; see: autolog{store} runs list"
     try:
         sys.stdout.flush()  # the script's last output first

@@ -78,6 +78,7 @@ def test_one_line_naming_store_and_reason_and_the_script_is_unchanged(tmp_path, 
     assert warning_lines[0].endswith(expected), result.stderr
     if not launcher:
         assert warning_lines[0].startswith(f"{tmp_path / 'train.py'}:7: ")  # the user's fit
+    assert "autolog: runs in" not in result.stderr  # no closing line pointing at it
     assert "Traceback" not in result.stderr
     assert sorted(str(p) for p in tmp_path.rglob("*")) == contents  # nothing made, not even
     # an artifacts/ folder next to the broken database
