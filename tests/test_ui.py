@@ -708,6 +708,98 @@ def test_artifact_previews_and_folded_tags(ui):
     assert "mlflow." not in mine
 
 
+@pytest.fixture(scope="module")
+def ui_edit(ui):
+    """(base URL, ids, store path): a second server over the same store, --allow-edits."""
+    from autolog.ui.server import make_server
+
+    _, ids, uri = ui
+    server = make_server(uri, "127.0.0.1", 0, allow_edits=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.url, ids, uri
+    server.shutdown()
+    server.server_close()
+
+
+def post(base: str, path: str, form: dict[str, str], origin: str | None = "same",
+         content_type: str = "application/x-www-form-urlencoded") -> tuple[int, dict]:
+    from urllib.parse import urlencode
+
+    host = base.removeprefix("http://")
+    headers = {"Content-Type": content_type, "Host": host}
+    if origin is not None:
+        headers["Origin"] = base if origin == "same" else origin
+    conn = http.client.HTTPConnection(*host.split(":"), timeout=30)
+    conn.request("POST", path, body=urlencode(form), headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, dict(response.getheaders())
+
+
+def _token(base: str, path: str) -> str:
+    _, _, body = fetch(base + path)
+    return re.search(r'name="csrf" value="([^"]+)"', body).group(1)
+
+
+def test_read_only_server_shows_no_edit_form_and_refuses_posts(ui):
+    base, ids, _ = ui
+    _, _, body = fetch(f"{base}/runs/{ids['lr-small-C']}")
+    assert 'method="post"' not in body and 'name="csrf"' not in body
+    status, _ = post(base, f"/runs/{ids['lr-small-C']}/tags", {"key": "k", "value": "v"})
+    assert status == 405
+
+
+def test_edits_need_the_token_and_this_origin(ui_edit):
+    import autolog
+
+    base, ids, store = ui_edit
+    run = ids["s0"]
+    token = _token(base, f"/runs/{run}")
+    path = f"/runs/{run}/tags"
+    form = {"key": "reviewed", "value": SCRIPT, "csrf": token}
+    assert post(base, path, {**form, "csrf": "forged"})[0] == 403
+    assert post(base, path, {k: v for k, v in form.items() if k != "csrf"})[0] == 403
+    assert post(base, path, form, origin="http://evil.example")[0] == 403
+    assert post(base, path, form, origin=None)[0] == 403
+    assert post(base, path, form, content_type="text/plain")[0] == 415
+    assert "reviewed" not in autolog.Client(store).get_run(run).data.tags
+    status, headers = post(base, path, form)
+    assert status == 303 and headers["Location"] == f"/runs/{run}#tags"
+    assert autolog.Client(store).get_run(run).data.tags["reviewed"] == SCRIPT
+    _, _, body = fetch(f"{base}/runs/{run}")
+    assert SCRIPT not in body and "&lt;script&gt;" in body
+    # the note, shown above the run
+    assert post(base, f"/runs/{run}/note", {"note": "best so far\nkeep", "csrf": token})[0] == 303
+    _, _, body = fetch(f"{base}/runs/{run}")
+    assert '<div class="run-note">best so far\nkeep</div>' in body
+    # unknown runs and bad input are refused, not 500s
+    assert post(base, "/runs/nope/tags", {"key": "a", "value": "b", "csrf": token})[0] == 404
+    assert post(base, path, {"key": "", "value": "b", "csrf": token})[0] == 400
+    assert post(base, "/runs/x/elsewhere", {"csrf": token})[0] == 404
+
+
+def test_edit_stage_and_alias(ui_edit):
+    import autolog
+
+    base, ids, store = ui_edit
+    token = _token(base, "/models/iris-classifier")
+    name = "iris-classifier"
+    assert post(base, f"/models/{name}/versions/1/stage",
+                {"stage": "Staging", "csrf": token})[0] == 303
+    assert post(base, f"/models/{name}/versions/1/stage",
+                {"stage": "Sideways", "csrf": token})[0] == 400
+    assert post(base, f"/models/{name}/aliases",
+                {"alias": "candidate", "version": "1", "csrf": token})[0] == 303
+    client = autolog.Client(store)
+    assert client.backend.get_model_version(name, "1").current_stage == "Staging"
+    assert client.backend.get_registered_model(name).aliases["candidate"] == "1"
+    assert post(base, f"/models/{name}/aliases",
+                {"alias": "candidate", "delete": "1", "csrf": token})[0] == 303
+    assert "candidate" not in client.backend.get_registered_model(name).aliases
+
+
 # -- a real browser ------------------------------------------------------------------------
 
 
@@ -991,3 +1083,14 @@ def test_browser_live_run_refreshes(ui, page):
     assert page.locator('td[data-metric="loss"]').inner_text() == "0.125"
     page.wait_for_function(
         "() => autologUI.charts[0].u && autologUI.charts[0].u.data[0].length === 4")
+
+
+@pytest.mark.slow
+def test_browser_edit_a_tag(ui_edit, page):
+    base, ids, _ = ui_edit
+    page.goto(f"{base}/runs/{ids['s1']}")
+    page.fill('form.edit-tag input[name="key"]', "verdict")
+    page.fill('form.edit-tag input[name="value"]', "ship it <b>now</b>")
+    page.locator("form.edit-tag button").click()
+    page.wait_for_url(re.compile(r"#tags$"))
+    assert page.locator("table.tags").get_by_text("ship it <b>now</b>").count() == 1

@@ -16,9 +16,12 @@ import click
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")
+@click.option("--allow-edits", is_flag=True,
+              help="Let the pages edit run tags and notes, model stages and aliases "
+                   "(forms protected against cross-site requests). Read-only without it.")
 @click.pass_context
 def ui(ctx: click.Context, ui_tracking_uri: str | None, host: str, port: int,
-       quiet: bool) -> None:
+       quiet: bool, allow_edits: bool) -> None:
     """Browse experiments, runs, metric charts and artifacts in a web browser (read-only).
 
     \b
@@ -43,7 +46,7 @@ def ui(ctx: click.Context, ui_tracking_uri: str | None, host: str, port: int,
     # The UI only reads: a missing store is an error, not a new empty one.
     require_store(ctx, uri, "ui --tracking-uri" if ui_tracking_uri else None)
     try:
-        server = make_server(uri, host, port)
+        server = make_server(uri, host, port, allow_edits=allow_edits)
     except AutologException as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -55,6 +58,8 @@ def ui(ctx: click.Context, ui_tracking_uri: str | None, host: str, port: int,
     log.addHandler(handler)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     click.echo(f"autolog ui: {server.app.tracking_uri} at {server.url}  (Ctrl-C to stop)")
+    if allow_edits:
+        click.echo("autolog ui: edits allowed (tags, notes, stages, aliases)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from autolog.ui.edits import NOTE_TAG, STAGES
 from autolog.ui.sweeps import headline_metric
 
 STYLE = """
@@ -122,6 +123,10 @@ details.columns summary { cursor: pointer; }
 #artifact-preview { flex: 1; min-width: 400px; max-width: 900px; border: 1px solid var(--line);
                     border-radius: 6px; padding: 4px 12px; }
 #artifacts tr.selected td { background: #ddf4ff; }
+.run-note { white-space: pre-wrap; background: #fff8c5; border: 1px solid #d4a72c;
+            border-radius: 6px; padding: 6px 10px; margin: 6px 0; max-width: 900px; }
+form.edit-note textarea { width: 100%; max-width: 900px; display: block; }
+form.edit-tag, form.edit-alias, form.edit-stage { display: flex; gap: 6px; margin: 8px 0; }
 #saved-views a { margin-right: 8px; font-size: 13px; }
 details.system-tags summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
 .sweep-chart { border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; }
@@ -735,6 +740,10 @@ def model_section(run_id: str, model_path: str, meta: Mapping[str, Any] | None,
 AUTOLOG_TAG_PREFIXES = ("mlflow.", "autolog.")
 
 
+def csrf_input(token: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{e(token)}">'
+
+
 def run_page(
     run: Any,
     experiment_name: str,
@@ -747,6 +756,7 @@ def run_page(
     chart_note: str = "",
     children: Sequence[Any] = (),
     registered: Sequence[Any] = (),
+    edit_token: str | None = None,
 ) -> str:
     info, data = run.info, run.data
     rid = info.run_id
@@ -789,8 +799,24 @@ def run_page(
 
     user_tags = sorted((k, v) for k, v in data.tags.items()
                        if not k.startswith(AUTOLOG_TAG_PREFIXES))
+    note = data.tags.get(NOTE_TAG, "")
+    note_html = f'<div class="run-note">{e(note)}</div>' if note else ""
+    if edit_token:
+        action = f"/runs/{seg(rid)}/note"
+        note_html = (
+            f'<details class="edit"{" open" if not note else ""}><summary>'
+            f'{"Edit the note" if note else "Add a note"}</summary>'
+            f'<form method="post" action="{e(action)}" class="edit-note">{csrf_input(edit_token)}'
+            f'<textarea name="note" rows="4" aria-label="note">{e(note)}</textarea>'
+            '<button type="submit">Save note</button></form></details>' + note_html)
     own_tags = sorted((k, v) for k, v in data.tags.items() if k.startswith(AUTOLOG_TAG_PREFIXES))
     tags_html = kv_table(user_tags, "no tags of yours", "kv tags")
+    if edit_token:
+        tags_html += (
+            f'<form method="post" action="{e(f"/runs/{seg(rid)}/tags")}" class="edit-tag">'
+            f'{csrf_input(edit_token)}<input name="key" placeholder="tag" aria-label="tag key" '
+            'required><input name="value" placeholder="value" aria-label="tag value">'
+            '<button type="submit">Set tag</button></form>')
     if own_tags:
         tags_html += (
             f'<details class="system-tags"><summary>{len(own_tags)} tags autolog set '
@@ -826,7 +852,7 @@ def run_page(
             f"</tr></thead><tbody>{rows}</tbody></table>{more}"
         )
     body = [
-        f"<h1>{e(run_label(run))}</h1>{live}",
+        f"<h1>{e(run_label(run))}</h1>{live}{note_html}",
         '<div class="cols"><div><h2>Run</h2>'
         f'<table class="kv info"><tbody>{info_table}</tbody></table></div>',
         '<div><h2>Parameters</h2>'
@@ -838,7 +864,7 @@ def run_page(
         + f'<div class="charts">{"".join(charts)}</div></section>' if charts else "",
         f'<p class="muted">{e(chart_note)}</p>' if chart_note else "",
         "<h2>System metrics</h2>" + metric_rows(system) + system_html if system else "",
-        "<h2>Tags</h2>" + tags_html,
+        '<h2 id="tags">Tags</h2>' + tags_html,
         "<h2>Artifacts</h2>" + artifacts_html,
     ]
     if models_html:
@@ -1103,15 +1129,23 @@ def models_page(models: Sequence[Any]) -> str:
     return layout("Models", "".join(body), crumbs=[("models", None)])
 
 
-def model_page(model: Any, versions: Sequence[Any]) -> str:
+def model_page(model: Any, versions: Sequence[Any], edit_token: str | None = None) -> str:
     body = [f"<h1>{e(model.name)}</h1>"]
     if model.description:
         body.append(f"<p>{e(model.description)}</p>")
     body.append(kv_table([("created", fmt_time(model.creation_timestamp)),
                           ("updated", fmt_time(model.last_updated_timestamp))]))
-    if model.aliases:
+    if model.aliases or edit_token:
         body.append("<h2>Aliases</h2>" + kv_table(
-            [(f"@{a}", f"version {v}") for a, v in sorted(model.aliases.items())]))
+            [(f"@{a}", f"version {v}") for a, v in sorted(model.aliases.items())], "none"))
+    if edit_token:
+        action = f"/models/{seg(model.name)}/aliases"
+        body.append(
+            f'<form method="post" action="{e(action)}" class="edit-alias">{csrf_input(edit_token)}'
+            '<input name="alias" placeholder="alias" aria-label="alias" required>'
+            '<input name="version" placeholder="version" aria-label="version">'
+            '<button type="submit">Set alias</button>'
+            '<button type="submit" name="delete" value="1">Remove alias</button></form>')
     rows = []
     for mv in versions:
         link = f"/models/{seg(model.name)}/versions/{seg(mv.version)}"
@@ -1133,7 +1167,7 @@ def model_page(model: Any, versions: Sequence[Any]) -> str:
 
 
 def model_version_page(model: Any, mv: Any, run: Any, path: str | None, model_html: str,
-                       entries: Sequence[Any]) -> str:
+                       entries: Sequence[Any], edit_token: str | None = None) -> str:
     fields = [
         ("model", f'<a href="{e("/models/" + seg(model.name))}">{e(model.name)}</a>'),
         ("version", e(mv.version)),
@@ -1155,6 +1189,13 @@ def model_version_page(model: Any, mv: Any, run: Any, path: str | None, model_ht
     rows = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in fields)
     body = [f"<h1>{e(model.name)} · version {e(mv.version)}</h1>",
             f'<table class="kv info"><tbody>{rows}</tbody></table>']
+    if edit_token:
+        options = "".join(f'<option{" selected" if s == mv.current_stage else ""}>{e(s)}</option>'
+                          for s in STAGES)
+        action = f"/models/{seg(model.name)}/versions/{seg(mv.version)}/stage"
+        body.append(f'<form method="post" action="{e(action)}" class="edit-stage">'
+                    f'{csrf_input(edit_token)}<label>stage <select name="stage">{options}'
+                    '</select></label> <button type="submit">Change stage</button></form>')
     if mv.tags:
         body.append("<h2>Tags</h2>" + kv_table(sorted(mv.tags.items())))
     if run is not None and path is not None:

@@ -29,6 +29,9 @@ Safety: every page value is escaped (`pages.e`); artifact paths go through
 `core.validation.artifact_path` and the backend's confined resolution, so ``..``,
 absolute paths and symlinks leaving the run are a 404; an unknown id is a 404 page; any
 other exception is logged here and answered with a 500 page without the traceback.
+POST is refused (405) unless the server was made with ``allow_edits``: then
+`autolog.ui.edits` applies tag, note, stage and alias edits behind a CSRF token and an
+Origin check.
 Every response carries a Content-Security-Policy and ``X-Content-Type-Options: nosniff``.
 When bound to a loopback address, requests naming another host are refused (DNS
 rebinding).
@@ -43,6 +46,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import shutil
 import socket
 import tempfile
@@ -56,7 +60,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from autolog.core import search, validation
 from autolog.core.errors import InvalidInputError, ResourceNotFoundError
-from autolog.ui import charts, pages, sweeps
+from autolog.ui import charts, edits, pages, sweeps
 
 logger = logging.getLogger("autolog.ui")
 
@@ -240,10 +244,13 @@ def _disposition(kind: str, name: str) -> str:
 class UIApp:
     """Routes a GET to a handler; handlers read through `autolog.Client` (read-only)."""
 
-    def __init__(self, tracking_uri: str | None = None) -> None:
+    def __init__(self, tracking_uri: str | None = None, allow_edits: bool = False) -> None:
         import autolog
 
         self.client = autolog.Client(tracking_uri=tracking_uri)
+        #: The CSRF token of the edit forms; None: read-only (no forms, every POST a 405).
+        self.edit_token = secrets.token_urlsafe(32) if allow_edits else None
+        self.editor = edits.Editor(self.client)
         self.backend = self.client.backend
         self.tracking_uri = self.client.tracking_uri
         self.routes: list[tuple[re.Pattern[str], Callable[..., Response]]] = [
@@ -288,6 +295,21 @@ class UIApp:
             logger.exception("autolog ui: error while serving %r", target)
             message = "Internal error while building this page; see the server's log."
             return html_response(pages.error_page(500, message), 500)
+
+    def post(self, target: str, headers: Any, body: bytes) -> Response:
+        """Apply an edit (``--allow-edits`` only) and send the browser back; never raises."""
+        if self.edit_token is None:
+            return html_response(pages.error_page(405, "The UI is read-only."), 405)
+        try:
+            location = self.editor.handle(target, headers, body, self.edit_token)
+        except edits.EditRefused as exc:
+            return html_response(pages.error_page(exc.status, exc.message), exc.status)
+        except Exception:  # noqa: BLE001 - a page, never a traceback, for the browser
+            logger.exception("autolog ui: error while editing %r", target)
+            return html_response(pages.error_page(500, "Internal error; see the server's log."),
+                                 500)
+        logger.info("autolog ui: edit %s", urlsplit(target).path)
+        return Response(303, headers={"Location": location})
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -482,6 +504,7 @@ class UIApp:
             models_html=models, version=self._version(run),
             chart_note=f"{skipped} more metric groups are not charted here." if skipped else "",
             children=children, registered=self._registered_versions(rid),
+            edit_token=self.edit_token,
         )
         return html_response(text)
 
@@ -806,7 +829,7 @@ class UIApp:
             lambda: [v for v in self.backend.search_model_versions() if v.name == model.name])
         versions.sort(key=lambda v: int(v.version) if str(v.version).isdigit() else 0,
                       reverse=True)
-        return html_response(pages.model_page(model, versions))
+        return html_response(pages.model_page(model, versions, edit_token=self.edit_token))
 
     def model_version(self, query: dict[str, list[str]], name: str, version: str) -> Response:
         mv = self._registry(lambda: self.backend.get_model_version(name, version))
@@ -829,7 +852,7 @@ class UIApp:
             except (InvalidInputError, OSError, ValueError):
                 entries = []
         return html_response(pages.model_version_page(model, mv, run, path, model_html,
-                                                      entries))
+                                                      entries, edit_token=self.edit_token))
 
     def api_run(self, query: dict[str, list[str]], run_id: str) -> Response:
         run = self._run(run_id)
@@ -877,7 +900,27 @@ class UIRequestHandler(BaseHTTPRequestHandler):
     def _refuse(self) -> None:
         self._send(html_response(pages.error_page(405, "The UI is read-only."), 405), False)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
+    do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        """An edit, under ``--allow-edits`` only (`autolog.ui.edits` checks the rest)."""
+        if self.server.app.edit_token is None:
+            self._refuse()
+            return
+        if not self._host_allowed():
+            message = "Host not allowed: this server answers only to a loopback address."
+            self._send(html_response(pages.error_page(403, message), 403), False)
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            length = -1
+        if not 0 <= length <= edits.MAX_BODY:
+            self.close_connection = True
+            self._send(html_response(pages.error_page(400, "Bad form size."), 400), False)
+            return
+        body = self.rfile.read(length)
+        self._send(self.server.app.post(self.path, self.headers, body), False)
 
     def _host_allowed(self) -> bool:
         if not self.server.loopback_only:
@@ -907,7 +950,7 @@ class UIRequestHandler(BaseHTTPRequestHandler):
                 "Content-Security-Policy": CSP,
                 "X-Content-Type-Options": "nosniff",
                 "X-Frame-Options": "DENY",
-                "Referrer-Policy": "no-referrer",
+                "Referrer-Policy": "same-origin",  # no-referrer would make Origin "null"
                 "Cache-Control": "no-store",
             }
             headers.update(response.headers)
@@ -969,7 +1012,8 @@ class UIServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}"
 
 
-def make_server(tracking_uri: str | None = None, host: str = "127.0.0.1", port: int = 5000
-                ) -> UIServer:
-    """A UI server for the store at ``tracking_uri`` (port 0: any free port)."""
-    return UIServer((host, port), UIApp(tracking_uri))
+def make_server(tracking_uri: str | None = None, host: str = "127.0.0.1", port: int = 5000,
+                allow_edits: bool = False) -> UIServer:
+    """A UI server for the store at ``tracking_uri`` (port 0: any free port); read-only
+    unless ``allow_edits`` (see `autolog.ui.edits`)."""
+    return UIServer((host, port), UIApp(tracking_uri, allow_edits=allow_edits))
