@@ -29,7 +29,9 @@ run's git and framework tags, and the run's end waits for those (the first run o
 process may wait for git; later ones hardly at all). Then it copies the artifacts,
 staged once per process in a temporary directory, into the run -- after the run may have
 ended, so that ending a run never waits on file writes; `wait` waits for them, and so
-does interpreter exit. Child runs get the tags only; the artifacts go to root runs.
+does interpreter exit. For a managed run (one fit) whose git state is already known, the
+copy is queued when the run ends, so the worker never competes with the fit itself.
+Child runs get the tags only; the artifacts go to root runs.
 Capture reads nothing outside the git work tree: git reads the repository, the package
 list reads installed metadata.
 """
@@ -159,7 +161,12 @@ def record(run: Any, *, managed: bool) -> None:
         return
     job = _Job(recorder, script, _log_code, _log_environment, artifacts=not is_child)
     if job.tag_now():  # git state known (cached): only the artifacts are left
-        if job.artifacts:
+        # A managed run's artifacts are copied once its training has ended: the worker
+        # does not compete with the user's fit for the GIL (the copy is off the user's
+        # thread either way). Other runs, which may be long, get them at once.
+        if job.artifacts and managed:
+            job.submit_at_end = True
+        elif job.artifacts:
             _submit(job)
     else:
         _submit(job)
@@ -433,7 +440,7 @@ class _Job:
     then the artifacts (written after, even when the run has ended; `wait` waits)."""
 
     __slots__ = ("recorder", "script", "log_code", "log_environment", "artifacts", "tagged",
-                 "error", "state")
+                 "error", "state", "submit_at_end")
 
     def __init__(self, recorder: Any, script: str | None, log_code: bool,
                  log_environment: bool, artifacts: bool) -> None:
@@ -445,6 +452,7 @@ class _Job:
         self.tagged = threading.Event()
         self.error: BaseException | None = None
         self.state: GitState | None = None
+        self.submit_at_end = False
 
     def tag_now(self) -> bool:
         """Log the tags on the caller's thread when git needs no subprocess (cached)."""
@@ -487,6 +495,9 @@ class _Job:
             _late_errors.append(exc)
 
     def at_run_end(self, status: str) -> None:
+        if self.submit_at_end:
+            self.submit_at_end = False
+            _submit(self)
         if self.log_environment:  # frameworks imported since the run started
             self.recorder.set_tags(framework_tags())
         if not self.tagged.wait(END_WAIT):

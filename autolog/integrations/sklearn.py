@@ -83,6 +83,8 @@ CURVES = (("loss_curve_", "loss_curve"), ("validation_scores_", "validation_scor
           ("train_score_", "train_score"), ("oob_improvement_", "oob_improvement"))
 
 DIGEST_MAX_BYTES = 1 << 20  # at most this much of X (and of y) is hashed
+SMALL_DIGEST_BYTES = 64 << 10  # up to this, hashed without releasing the GIL
+HASHLIB_GIL_MINSIZE = 2047  # hashlib releases the GIL for updates larger than this
 INPUT_EXAMPLE_ROWS = 5
 
 
@@ -370,7 +372,15 @@ def _hash_array(hasher, array: Any) -> None:
         return
     if not head.flags.c_contiguous:
         head = np.ascontiguousarray(head)  # a bounded copy of the head only
-    hasher.update(memoryview(head).cast("B"))
+    view = memoryview(head).cast("B")
+    if len(view) > SMALL_DIGEST_BYTES:
+        hasher.update(view)
+        return
+    # hashlib lets go of the GIL for updates over 2 KiB; taking it back costs up to the
+    # switch interval (5 ms) while one of autolog's threads runs -- far more than hashing
+    # a small input, so small inputs go in pieces that keep it.
+    for start in range(0, len(view), HASHLIB_GIL_MINSIZE):
+        hasher.update(view[start:start + HASHLIB_GIL_MINSIZE])
 
 
 # -- training metrics ---------------------------------------------------------------------
