@@ -704,7 +704,7 @@ def test_artifact_previews_and_folded_tags(ui):
     _, _, body = fetch(f"{base}/runs/{ids['auto_a']}")
     folded = body.split('<details class="system-tags">')[1].split("</details>")[0]
     assert "mlflow.source.name" in folded or "mlflow.autologging" in folded
-    mine = body.split("<h2>Tags</h2>")[1].split('<details class="system-tags">')[0]
+    mine = body.split("<h2 id=\"tags\">Tags</h2>")[1].split('<details class="system-tags">')[0]
     assert "mlflow." not in mine
 
 
