@@ -18,12 +18,6 @@ from typing import Any
 
 MAX_POINTS = 1000
 
-#: Colour-blind friendly palette (Okabe-Ito, then Tableau).
-PALETTE = (
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-    "#F0E442", "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1",
-)
-
 @dataclass
 class Series:
     """One run's points for a chart: ``xs`` ascending, ``ys`` finite."""
@@ -32,7 +26,6 @@ class Series:
     xs: list[float]
     ys: list[float]
     total: int = 0  # points before downsampling
-    href: str | None = None
 
 
 def downsample(
@@ -79,7 +72,6 @@ def prepare(
     values: Sequence[float],
     x: str = "step",
     max_points: int = MAX_POINTS,
-    href: str | None = None,
 ) -> Series:
     """A `Series` from a metric history's columns, for ``x`` in step/time/relative."""
     if x == "step":
@@ -100,7 +92,7 @@ def prepare(
             xs = [t / 1000.0 for t in xs]  # seconds since the epoch
     fx, fy = finite_points(xs, ys)
     dx, dy = downsample(fx, fy, max_points)
-    return Series(label, dx, dy, total=len(values), href=href)
+    return Series(label, dx, dy, total=len(values))
 
 
 def window(series: Series, low: float | None, high: float | None) -> Series:
