@@ -18,6 +18,7 @@ from typing import Any
 
 MAX_POINTS = 1000
 
+
 @dataclass
 class Series:
     """One run's points for a chart: ``xs`` ascending, ``ys`` finite."""
