@@ -135,6 +135,7 @@ details.system-tags summary { cursor: pointer; color: var(--muted); margin: 6px 
 .sweep-chart polyline.run-line:hover { stroke-width: 3.5; }
 .sweep-chart svg .axis line, .sweep-chart svg .axis path { stroke: #8c959f; }
 table.importance .barcell { width: 200px; }
+.sweep-side { max-width: 560px; }
 .bar { display: inline-block; height: 10px; border-radius: 2px; }
 .bar.pos { background: #2da44e; } .bar.neg { background: #cf222e; }
 .alias { background: #ddf4ff; color: #0550ae; border-radius: 10px; padding: 0 7px;
@@ -1054,7 +1055,7 @@ def sweep_page(
             '<div id="parallel" class="sweep-chart"></div>'
             '<div class="cols"><div><h2>Param vs metric</h2>'
             '<div id="scatter" class="sweep-chart"></div></div>'
-            '<div><h2>Parameter importance</h2>'
+            '<div class="sweep-side"><h2>Parameter importance</h2>'
             '<p class="muted">Correlation with the metric: Pearson r for numeric params '
             "(signed), correlation ratio η for categorical ones (0 to 1).</p>"
             f'<div id="importance">{importance_table(data["importance"].get(metric, []))}'

@@ -44,6 +44,22 @@ def fill(uri: str) -> dict[str, str]:
     ids["parent"] = next(r.info.run_id for r in client.search_runs([exp])
                          if "mlflow.parentRunId" not in r.data.tags)
 
+    from sklearn.linear_model import LogisticRegression
+
+    import autolog.flavors.sklearn as sk_flavor
+
+    autolog.set_experiment("cancer-models")
+    for C in (0.1, 1.0):
+        with autolog.start_run(run_name=f"logreg-C{C}") as run:
+            model = LogisticRegression(C=C, max_iter=5000).fit(X, y)
+            autolog.log_params({"C": C})
+            autolog.log_metric("train_accuracy", model.score(X, y))
+            sk_flavor.log_model(model, name="model", input_example=X[:3])
+        autolog.register_model(f"runs:/{run.info.run_id}/model", "cancer-classifier",
+                               tracking_uri=uri)
+    client.backend.update_model_version("cancer-classifier", "2", stage="Production")
+    client.backend.set_registered_model_alias("cancer-classifier", "champion", "2")
+
     autolog.set_experiment("char-lm")
     rng = random.Random(3)
     for name, lr, width in (("adam-lr3e-4", 3e-4, 256), ("adam-lr1e-3", 1e-3, 256),
@@ -80,7 +96,8 @@ def main() -> None:
             ("ui-run-charts.png", f"/runs/{ids['adam-lr1e-3']}", ".chart-section"),
             ("ui-metric-overlay.png", f"/runs/{ids['adam-lr1e-3']}/metrics/loss?runs="
                                       f"{ids['adam-lr3e-4']},{ids['adam-lr1e-3-wide']}", None),
-            ("ui-sweep.png", f"/sweep?parent={ids['parent']}", None),
+            ("ui-sweep.png", f"/sweep?parent={ids['parent']}", "main"),
+            ("ui-model-version.png", "/models/cancer-classifier/versions/2", None),
         ]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",

@@ -490,10 +490,13 @@
     var f = log ? Math.log10 : function (v) { return v; };
     var a = f(lo), b = f(hi);
     var pos = function (v) { return b === a ? 0.5 : (f(v) - a) / (b - a); };
-    var ticks = [0, 0.25, 0.5, 0.75, 1].map(function (t) {
-      var v = log ? Math.pow(10, a + t * (b - a)) : a + t * (b - a);
-      return [t, +v.toPrecision(3)];
-    });
+    var distinct = present.filter(function (v, i, arr) { return arr.indexOf(v) === i; });
+    var ticks = distinct.length <= 8 // a grid's few values: tick each of them
+      ? distinct.map(function (v) { return [pos(v), +v.toPrecision(3)]; })
+      : [0, 0.25, 0.5, 0.75, 1].map(function (t) {
+        var v = log ? Math.pow(10, a + t * (b - a)) : a + t * (b - a);
+        return [t, +v.toPrecision(3)];
+      });
     return {pos: pos, ticks: ticks, log: log};
   }
 
