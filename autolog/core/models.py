@@ -32,6 +32,7 @@ own ``load_model``) deserialize a model; reading metadata never does.
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib
 import json
 import os
@@ -115,12 +116,9 @@ class Flavor:
     def framework_version(self) -> str | None:
         """The installed framework version, from package metadata (never imports it)."""
         for dist in (self.distribution, self.framework_module):
-            if not dist:
-                continue
-            try:
-                return importlib_metadata.version(dist)
-            except importlib_metadata.PackageNotFoundError:
-                continue
+            version = _dist_version(dist) if dist else None
+            if version is not None:
+                return version
         return None
 
     def pip_requirements(self) -> list[str]:
@@ -314,6 +312,11 @@ def model_file(model_dir: str, relative: str) -> str:
 # -- saving ---------------------------------------------------------------------------------
 
 
+# Installed versions are read from package metadata once per process (each read scans
+# sys.path: ~0.5 ms, five or more per saved model), as provenance reads them.
+
+
+@functools.cache
 def _autolog_version() -> str:
     try:
         return importlib_metadata.version("autolog")
@@ -321,6 +324,7 @@ def _autolog_version() -> str:
         return "unknown"
 
 
+@functools.cache
 def _dist_version(name: str) -> str | None:
     try:
         return importlib_metadata.version(name)
@@ -405,11 +409,20 @@ def load_input_example(model: str) -> Any:
 
 
 def _write_environment(path: str, requirements: list[str]) -> dict[str, str]:
+    texts = _environment_texts(tuple(requirements))
+    for name, text in zip((REQUIREMENTS_FILE, PYTHON_ENV_FILE, CONDA_ENV_FILE), texts):
+        with open(os.path.join(path, name), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return {"conda": CONDA_ENV_FILE, "virtualenv": PYTHON_ENV_FILE}
+
+
+@functools.lru_cache(maxsize=64)
+def _environment_texts(requirements: tuple[str, ...]) -> tuple[str, str, str]:
+    """requirements.txt, python_env.yaml and conda.yaml for these requirements (the same
+    for every model of a flavor in a process: rendered once)."""
     import yaml
 
     python_version = platform.python_version()
-    with open(os.path.join(path, REQUIREMENTS_FILE), "w", encoding="utf-8") as handle:
-        handle.write("".join(f"{line}\n" for line in requirements))
     build = [f"{name}=={v}" if (v := _dist_version(name)) else name
              for name in ("pip", "setuptools", "wheel")]
     python_env = {
@@ -427,11 +440,9 @@ def _write_environment(path: str, requirements: list[str]) -> dict[str, str]:
         ],
         "name": "mlflow-env",
     }
-    with open(os.path.join(path, PYTHON_ENV_FILE), "w", encoding="utf-8") as handle:
-        yaml.safe_dump(python_env, handle, default_flow_style=False, sort_keys=False)
-    with open(os.path.join(path, CONDA_ENV_FILE), "w", encoding="utf-8") as handle:
-        yaml.safe_dump(conda, handle, default_flow_style=False, sort_keys=False)
-    return {"conda": CONDA_ENV_FILE, "virtualenv": PYTHON_ENV_FILE}
+    return ("".join(f"{line}\n" for line in requirements),
+            yaml.safe_dump(python_env, default_flow_style=False, sort_keys=False),
+            yaml.safe_dump(conda, default_flow_style=False, sort_keys=False))
 
 
 def _warn(message: str) -> None:
@@ -626,27 +637,39 @@ def log_model(
     )
 
 
+#: (tracking URI, run id) -> the model history this process last wrote into that run, so
+#: that the next model logged there extends it without waiting for the writer and reading
+#: the run back (the fit's model was the one synchronous flush left). Bounded.
+_histories: dict[tuple[str, str], list] = {}
+_HISTORIES_KEPT = 1000
+
+
 def _record_history(uri: str, run_id: str, meta: ModelMetadata) -> None:
     """Append to the run's ``mlflow.log-model.history`` tag (MLflow's UI reads it)."""
     run_logger = context.get_logger(uri)
-    run_logger.flush()
-    run = context.get_store(uri).get_run(run_id)
-    try:
-        history = json.loads(run.data.tags.get(LOG_MODEL_HISTORY_TAG, "[]"))
-        if not isinstance(history, list):
+    history = _histories.get((uri, run_id))
+    if history is None:
+        # Nothing of this tag that this process logged is still buffered (it would be in
+        # _histories): the store holds the history as it stands.
+        run = context.get_store(uri).get_run(run_id)
+        try:
+            history = json.loads(run.data.tags.get(LOG_MODEL_HISTORY_TAG, "[]"))
+            if not isinstance(history, list):
+                history = []
+        except ValueError:
             history = []
-    except ValueError:
-        history = []
     entry = {key: meta[key] for key in ("run_id", "artifact_path", "utc_time_created",
                                         "flavors", "model_uuid") if key in meta}
-    history.append(entry)
+    history = [*history, entry]
     text = json.dumps(history)
     while len(text) > validation.MAX_TAG_VALUE_LENGTH and len(history) > 1:
         history.pop(0)
         text = json.dumps(history)
     if len(text) <= validation.MAX_TAG_VALUE_LENGTH:
         run_logger.set_tags(run_id, [(LOG_MODEL_HISTORY_TAG, text)])
-        run_logger.flush()
+        if len(_histories) >= _HISTORIES_KEPT:
+            _histories.pop(next(iter(_histories)))
+        _histories[(uri, run_id)] = history
 
 
 # -- URIs -----------------------------------------------------------------------------------
