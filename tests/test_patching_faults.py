@@ -141,6 +141,23 @@ def test_silent_config_suppresses_the_warning_but_logs_debug(caplog):
 
 
 @pytest.mark.usefixtures("lenient")
+def test_an_internal_error_is_one_warning_line_with_the_traceback_at_debug(caplog):
+    """No WARNING record carrying the traceback: with no logging configured, logging's
+    last-resort handler would print it on stderr beside the warning (seen in real scripts)."""
+    import fakeml
+
+    enable()
+    behave(train="raise_before")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with caplog.at_level(logging.DEBUG, logger="autolog"):
+            fakeml.train({"lr": 1})
+    assert len([w for w in caught if issubclass(w.category, AutologWarning)]) == 1
+    ours = [r for r in caplog.records if r.name == "autolog" and "on_train" in r.message]
+    assert [r.levelno for r in ours] == [logging.DEBUG] and ours[0].exc_info is not None
+
+
+@pytest.mark.usefixtures("lenient")
 def test_session_open_failure_still_runs_the_original(monkeypatch):
     import fakeml
 

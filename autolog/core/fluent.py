@@ -7,8 +7,9 @@ so a value logged is a value read back.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from autolog.core import context, validation
@@ -144,15 +145,31 @@ def log_artifacts(local_dir: str | os.PathLike, artifact_path: str | None = None
     )
 
 
+@contextlib.contextmanager
+def _scratch_directory() -> Iterator[str]:
+    """A temporary directory removed when the block ends, and only then.
+
+    Not `tempfile.TemporaryDirectory`: its finalizer runs among the atexit handlers, so
+    while the deferred worker writes a plot during interpreter exit, the directory could be
+    removed under it (seen with a script that ends right after its one fit).
+    """
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="autolog-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def write_artifact_text(uri: str, run_id: str, text: str, artifact_file: str) -> None:
     """Write ``text`` as the artifact file ``artifact_file`` of ``run_id``."""
     relative = validation.artifact_path(artifact_file)
     if not relative:
         raise InvalidInputError(f"Invalid artifact file {artifact_file!r}: a file name is needed.")
     directory, name = os.path.split(relative)
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="autolog-") as tmp:
+    with _scratch_directory() as tmp:
         path = os.path.join(tmp, name)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -186,9 +203,7 @@ def write_artifact_figure(uri: str, run_id: str, figure: Any, artifact_file: str
     directory, name = os.path.split(relative)
     if not name:
         raise InvalidInputError(f"Invalid artifact file {artifact_file!r}: a file name is needed.")
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="autolog-") as tmp:
+    with _scratch_directory() as tmp:
         path = os.path.join(tmp, name)
         if hasattr(figure, "savefig"):
             figure.savefig(path)

@@ -134,9 +134,10 @@ def report_internal_error(
     """An error in autolog's own code: raise it (strict) or warn once per cause and go on.
 
     Under ``AUTOLOG_STRICT=1`` the exception is re-raised (as the same object). Otherwise
-    an `AutologWarning` is emitted the first time a cause (``cause`` + exception type +
-    message) is seen, and a log record is written to the ``autolog`` logger every time
-    (WARNING the first time, DEBUG after; always DEBUG when ``silent``).
+    an `AutologWarning` (one line naming the cause) is emitted the first time a cause
+    (``cause`` + exception type + message) is seen, none when ``silent``. The traceback goes
+    to the ``autolog`` logger at DEBUG, every time: a WARNING record with it would be
+    printed on stderr by logging's last-resort handler beside the warning.
     """
     if strict if strict is not None else is_strict():
         raise exc
@@ -148,11 +149,9 @@ def report_internal_error(
     first = key not in _warned_causes
     _warned_causes.add(key)
     message = f"autolog: {cause} failed ({detail}); the user's code carried on unaffected."
-    if silent or not first:
-        _log().debug(message, exc_info=exc)
-        return
-    _log().warning(message, exc_info=exc)
-    warnings.warn(message, AutologWarning, stacklevel=2)
+    _log().debug(message, exc_info=exc)
+    if first and not silent:
+        warnings.warn(message, AutologWarning, stacklevel=2)
 
 
 def _is_ours(module: str) -> bool:
