@@ -384,6 +384,8 @@ def test_compare_highlights_differing_params(ui):
     assert '<tr class="diff" data-key="C">' in body
     assert '<tr class="same" data-key="solver">' in body
     assert 'class="lchart"' in body  # loss overlaid
+    acc = re.search(r'<tr class="diff" data-key="acc">.*?</tr>', body).group(0)
+    assert 'class="cbar" style="width:60px"' in acc  # 0.97, the largest: a full bar
 
 
 def test_running_run_is_polled(ui):
@@ -628,6 +630,7 @@ def test_run_tree_survives_cyclic_parent_tags():
     tree = RunTree([run("a", "b"), run("b", "a"), run("c", "a")])
     shown = [r.info.run_id for root in tree.roots for r, _ in tree.subtree(root)]
     assert sorted(shown) == ["a", "b", "c"]
+    assert tree.descendants("a") == 2 and tree.descendants("c") == 0
 
 
 def test_column_chooser_keeps_params_and_metrics_apart(ui):
@@ -993,6 +996,7 @@ def test_browser_runs_tree_columns_and_pinned_name(ui, page):
     page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()
     child.wait_for(state="visible")
     page.wait_for_url(re.compile(r"open="))
+    assert "open=" in page.locator("a.sort").first.get_attribute("href")
     page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()
     child.wait_for(state="hidden")
     page.locator(f'tr[data-run="{ids["search_parent"]}"] button.toggle').click()

@@ -136,6 +136,9 @@ details.system-tags summary { cursor: pointer; color: var(--muted); margin: 6px 
 .sweep-chart svg .axis line, .sweep-chart svg .axis path { stroke: #8c959f; }
 table.importance .barcell { width: 200px; }
 .sweep-side { max-width: 560px; }
+.cbar { display: inline-block; height: 8px; background: #54aeff; border-radius: 2px;
+        margin-right: 8px; vertical-align: middle; }
+.cbar.neg { background: #ff8182; }
 .bar { display: inline-block; height: 10px; border-radius: 2px; }
 .bar.pos { background: #2da44e; } .bar.neg { background: #cf222e; }
 .alias { background: #ddf4ff; color: #0550ae; border-radius: 10px; padding: 0 7px;
@@ -928,6 +931,22 @@ def metric_page(
 # -- compare ----------------------------------------------------------------------------
 
 
+def _bars(values: Sequence[Any]) -> list[str]:
+    """A small bar per value, its length relative to the largest magnitude in the row."""
+    finite = [abs(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    top = max(finite, default=0)
+    if not top:
+        return [""] * len(values)
+    out = []
+    for v in values:
+        if isinstance(v, (int, float)) and math.isfinite(v):
+            cls = "cbar neg" if v < 0 else "cbar"
+            out.append(f'<span class="{cls}" style="width:{60 * abs(v) / top:.0f}px"></span>')
+        else:
+            out.append("")
+    return out
+
+
 def compare_page(runs: Sequence[Any], charts: Sequence[str], missing: Sequence[str]) -> str:
     head = "".join(
         f'<th><a href="{e("/runs/" + seg(r.info.run_id))}">{e(run_label(r))}</a></th>'
@@ -945,9 +964,11 @@ def compare_page(runs: Sequence[Any], charts: Sequence[str], missing: Sequence[s
             shown = [fmt_number(c) if numeric else ("" if c is None else str(c)) for c in cells]
             compared = [repr(c) if numeric else c for c in cells]
             cls = "diff" if len(set(compared)) > 1 else "same"
+            bars = _bars(cells) if numeric and cls == "diff" else [""] * len(cells)
             rows.append(
                 f'<tr class="{cls}" data-key="{e(key)}"><th>{e(key)}</th>'
-                + "".join(f'<td class="{"num" if numeric else ""}">{e(s)}</td>' for s in shown)
+                + "".join(f'<td class="{"num" if numeric else ""}">{bar}{e(text)}</td>'
+                          for bar, text in zip(bars, shown))
                 + "</tr>"
             )
         return "".join(rows)

@@ -203,7 +203,8 @@ class RunTree:
                     reached.update(r.info.run_id for r, _ in self.subtree(run))
 
     def descendants(self, run_id: str) -> int:
-        return sum(1 + self.descendants(c.info.run_id) for c in self.children.get(run_id, ()))
+        """How many runs are nested under this one, at any depth."""
+        return sum(1 for _ in self.subtree(self.by_id[run_id])) - 1
 
     def subtree(self, run: Any, depth: int = 0, seen: set[str] | None = None):
         """(run, depth) pairs: the run, then its children, depth first."""

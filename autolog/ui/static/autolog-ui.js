@@ -74,7 +74,24 @@
         return b.closest('tr').dataset.run;
       });
       var all = $$('button.toggle', table).length;
-      setQuery('open', ids.length && ids.length === all ? 'all' : ids.join(','));
+      var value = ids.length && ids.length === all ? 'all' : ids.join(',');
+      setQuery('open', value);
+      // sorting, paging and the column chooser keep the rows that are open
+      $$('a.sort, .pager a').forEach(function (a) {
+        var url = new URL(a.href);
+        if (value) { url.searchParams.set('open', value); } else { url.searchParams.delete('open'); }
+        a.href = url.pathname + url.search;
+      });
+      $$('form.filter, form.column-chooser').forEach(function (form) {
+        var input = $('input[name=open]', form);
+        if (!input) {
+          input = document.createElement('input');
+          input.type = 'hidden'; input.name = 'open';
+          form.appendChild(input);
+        }
+        input.value = value;
+        input.disabled = !value;
+      });
     }
     // Folded rows are not in the page: the first expansion asks the server for them.
     function fetchRows(row) {
