@@ -4,8 +4,9 @@
 
 Clauses are separated by ``;``:
 
-- ``runs>=N`` / ``runs==N`` / ``runs<=N``: training runs, i.e. every run in the store
-  except the one ``autolog run`` opens around the script (tag ``autolog.launcher``).
+- ``runs>=N`` / ``runs==N`` / ``runs<=N``: training runs, i.e. runs that hold a metric
+  or a model. The run ``autolog run`` opens around the script counts when a training
+  was recorded into it (a script with one fit), not for its arguments alone.
 - ``params: a, b``: each key is logged as a param on some run (the wrapping run
   included: a script's argparse arguments are logged there).
 - ``metrics: a, b``: each key is logged as a metric on some run.
@@ -21,7 +22,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-LAUNCHER_TAG = "autolog.launcher"
 MODEL_HISTORY_TAG = "mlflow.log-model.history"
 _RUNS = re.compile(r"runs\s*(>=|==|<=)\s*(\d+)$")
 
@@ -78,17 +78,17 @@ def read_store(tracking_uri: str) -> Captured:
     if not experiment_ids:
         return captured
     for run in client.search_runs(experiment_ids, max_results=100000):
-        tags = run.data.tags
-        if LAUNCHER_TAG not in tags:
-            captured.training_runs += 1
         captured.params.update(run.data.params)
         captured.metrics.update(run.data.metrics)
         try:
-            history = json.loads(tags.get(MODEL_HISTORY_TAG, "[]"))
+            history = json.loads(run.data.tags.get(MODEL_HISTORY_TAG, "[]"))
         except ValueError:
             history = []
-        for entry in history if isinstance(history, list) else []:
+        history = history if isinstance(history, list) else []
+        for entry in history:
             captured.flavors.update(entry.get("flavors", {}))
+        if run.data.metrics or history:
+            captured.training_runs += 1
     return captured
 
 
