@@ -1016,6 +1016,15 @@ def test_browser_runs_tree_columns_and_pinned_name(ui, page):
     page.locator(".column-chooser button[type=submit]").click()
     page.wait_for_url(re.compile(r"metrics=.*std_test_score"))
     assert page.locator('th[data-key="metrics.std_test_score"]').count() == 1
+    # a named view: this URL, kept in the browser, offered on the next visit
+    page.locator("#save-view").click()
+    page.fill("input.view-name", "std view")
+    page.press("input.view-name", "Enter")
+    saved = page.locator("#saved-views a.saved-view")
+    assert saved.inner_text() == "std view" and "std_test_score" in saved.get_attribute("href")
+    page.goto(f"{base}/experiments/{ids['search_exp']}")
+    page.locator("#saved-views a.saved-view").click()
+    page.wait_for_url(re.compile(r"std_test_score"))
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.locator("#expand-all").click()
     page.wait_for_url(re.compile(r"open=all"))
