@@ -25,17 +25,42 @@ _atexit_registered = False
 
 
 def submit(cause: str, job: Callable[[], Any]) -> None:
-    """Run ``job()`` on the background worker; ``cause`` names it in error reports."""
-    global _worker, _atexit_registered
+    """Run ``job()`` on the background worker; ``cause`` names it in error reports.
+
+    Inside a training call the worker is woken only by `release`, which the training
+    session calls as it closes: started at once, the worker would hold the GIL while the
+    fit's remaining records (the model's file writes, each giving the GIL up) wait up to
+    the 5 ms switch interval for it back, every time.
+    """
+    global _atexit_registered
     with _lock:
         _jobs.append((cause, job))
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_work, name="autolog-deferred", daemon=True)
-            _worker.start()
         if not _atexit_registered:
             _atexit_registered = True
             atexit.register(wait)
-        _idle.notify_all()
+        if not _in_training_call():
+            _wake_locked()
+
+
+def release() -> None:
+    """Wake the worker for the jobs submitted so far (the training session's close)."""
+    with _lock:
+        if _jobs:
+            _wake_locked()
+
+
+def _wake_locked() -> None:
+    global _worker
+    if _worker is None or not _worker.is_alive():
+        _worker = threading.Thread(target=_work, name="autolog-deferred", daemon=True)
+        _worker.start()
+    _idle.notify_all()
+
+
+def _in_training_call() -> bool:
+    from autolog.core.patching import in_training_call
+
+    return in_training_call()
 
 
 def _work() -> None:
@@ -68,6 +93,8 @@ def wait() -> None:
     if threading.current_thread() is _worker:
         return  # a job that reads the store must not wait for itself
     with _lock:
+        if _jobs and _worker is not None and _worker.is_alive():
+            _idle.notify_all()  # jobs held back during a training call
         while _jobs or _running:
             if _worker is None or not _worker.is_alive():
                 break

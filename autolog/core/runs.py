@@ -580,18 +580,24 @@ class TrainingSession(RunRecorder):
         )
 
     def close(self, error: BaseException | None = None) -> None:
-        """Record duration and resources; end the run if this session opened it."""
+        """Record duration and resources; end the run if this session opened it; then
+        let the deferred worker start on what the training left it (`deferred.submit`)."""
         try:
             self.record_resources()
         finally:
-            if self.owns_run:
-                if error is None:
-                    status = RunStatus.FINISHED
-                elif isinstance(error, KeyboardInterrupt):
-                    status = RunStatus.KILLED
-                else:
-                    status = RunStatus.FAILED
-                end_run(status, run_id=self.run_id)
+            try:
+                if self.owns_run:
+                    if error is None:
+                        status = RunStatus.FINISHED
+                    elif isinstance(error, KeyboardInterrupt):
+                        status = RunStatus.KILLED
+                    else:
+                        status = RunStatus.FAILED
+                    end_run(status, run_id=self.run_id)
+            finally:
+                deferred = sys.modules.get("autolog.core.deferred")
+                if deferred is not None:
+                    deferred.release()
 
 
 def _session_tags(integration: str, framework_version: str | None, config: AutologConfig):
