@@ -235,6 +235,14 @@ def test_every_page_answers_200(ui):
         f"/runs/{run}/view/plots/dot.png",
         f"/runs/{run}/artifacts/notes/readme.txt",
         f"/api/runs/{ids['live']}",
+        f"/api/runs/{run}/metrics/loss?x=time",
+        f"/experiments/{ids['search_exp']}?open=all",
+        f"/sweep?parent={ids['search_parent']}",
+        "/models",
+        "/models/iris-classifier",
+        "/models/iris-classifier/versions/1",
+        "/static/autolog-ui.js",
+        "/static/uPlot.min.css",
     ]
     for path in paths:
         status, headers, body = fetch(base + path)
