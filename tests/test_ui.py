@@ -652,6 +652,9 @@ def test_column_chooser_keeps_params_and_metrics_apart(ui):
     assert 'name="metrics" value="score">' in body  # offered, not shown
     _, _, body = fetch(f"{base}/experiments/{ids['same']}?cols=1&metrics=score")
     assert 'data-key="params.lr"' not in body and 'data-key="metrics.score"' in body
+    sort_link = html.unescape(re.search(r'<a class="sort" href="([^"]+)"', body).group(1))
+    _, _, sorted_body = fetch(base + sort_link)  # sorting keeps the chosen columns
+    assert 'data-key="params.lr"' not in sorted_body
 
 
 def test_sweep_page_and_parameter_importance(ui):

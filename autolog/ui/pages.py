@@ -102,6 +102,7 @@ table.runs th.pin, table.runs td.pin { position: sticky; background: #fff; z-ind
 table.runs thead th.pin { background: var(--bg2); z-index: 2; }
 table.runs .pin0 { left: 0; width: 40px; min-width: 40px; max-width: 40px; padding: 4px 0;
                    text-align: center; }
+table.runs td.name { max-width: 460px; }
 table.runs .pin1 { left: 40px; box-shadow: 2px 0 0 var(--line); min-width: 180px; }
 table.runs th.group { text-align: center; }
 table.runs th.group.params, table.runs th.param { color: #6639ba; }

@@ -375,7 +375,7 @@ class UIApp:
         roots = tree.roots[offset:offset + per_page]
         shown = [r for root in roots for r, _ in tree.subtree(root)]
         param_keys, metric_keys = self._columns(shown or runs, filter_string, order_by)
-        explicit = {}
+        explicit = {"cols": "1"} if query.get("cols") else {}
         if query.get("params") or query.get("cols"):
             param_keys = _csv(query.get("params", []))
             explicit["params"] = ",".join(param_keys)
