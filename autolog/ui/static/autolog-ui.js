@@ -227,12 +227,17 @@
     var query = 'x=' + c.x + '&points=' + Math.min(Math.round(width * 2), 4000);
     if (c.zoom) { query += '&min=' + c.zoom[0] + '&max=' + c.zoom[1]; }
     c.el.dataset.state = 'loading';
+    var seq = c.seq = (c.seq || 0) + 1; // only the latest request draws (zoom vs refresh)
     return Promise.all(c.series.map(function (s) {
       return fetch('/api/runs/' + enc(s.run) + '/metrics/' + enc(s.key) + '?' + query,
         {cache: 'no-store'})
         .then(function (r) { return r.ok ? r.json() : null; })
         .catch(function () { return null; });
-    })).then(function (results) { c.results = results; draw(c); });
+    })).then(function (results) {
+      if (seq !== c.seq) { return; }
+      c.results = results;
+      draw(c);
+    });
   }
 
   function el_width(el) { return el.clientWidth || el.parentNode.clientWidth || 480; }
