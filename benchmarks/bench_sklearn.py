@@ -1,21 +1,26 @@
 """Cost of scikit-learn autologging: fixed overhead per fit, large-fit overhead, hot paths.
 
-    .venv/bin/python benchmarks/bench_sklearn.py [--repeats 15] [--quick]
+    .venv/bin/python benchmarks/bench_sklearn.py [--pairs 30] [--quick]
 
-Prints medians of interleaved repeats (bare / autolog variants / mlflow.sklearn.autolog(),
-the latter in a separate process so its patches never mix with ours) and ratios.
-Targets (issue 5): LogisticRegression on iris, models off <= 5 ms over bare, model logged
-<= 25 ms; RandomForest (100 trees, 20k x 20) with training metrics off <= 3 % of fit time;
-a wrapped predict/metric call with nothing to log <= 2 us over the original.
+1. ``LogisticRegression(max_iter=200).fit`` on iris, with the *default* options first
+   (``autolog.autolog(log_models=False)``, then ``autolog.autolog()``), then variants, and
+   ``mlflow.autolog()`` in the same invocation (its own process, so that its patches never
+   mix with ours). Each in a fresh process, bare and autologged fits in interleaved pairs
+   (`bench_fit_overhead.py` has the protocol): ``latency`` is the median of paired
+   differences of the fit's wall time with the background drained between pairs (its
+   time is ``background``), ``thread CPU`` the same in CPU time of the calling thread
+   (steadier on a loaded machine), ``loop`` the cost per fit of N fits in a row plus the
+   final flush, background work included. Targets (issue 19): defaults, models off
+   <= 5 ms; model logged <= 25 ms.
+2. RandomForest (100 trees, 20k x 20) with training metrics off <= 3 % of fit time.
+3. A wrapped predict/metric call with nothing to log <= 2 us over the original.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,43 +28,39 @@ import timeit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
-LR_VARIANTS = {
-    "autolog, models off, plots off": dict(log_models=False, log_plots=False),
-    "autolog, models off (plots on)": dict(log_models=False),
-    "autolog, model logged, plots off": dict(log_plots=False),
-}
+from bench_fit_overhead import load, run_child, table  # noqa: E402
+
+#: (label, log_models, sklearn options); the first two are the defaults
+LR_CASES = (
+    ("autolog.autolog(log_models=False)", False, None),
+    ("autolog.autolog()", True, None),
+    ("  variant: models off, plots off", False, {"log_plots": False}),
+    ("  variant: models off, plots and datasets off", False,
+     {"log_plots": False, "log_datasets": False}),
+    ("  variant: models off, training metrics off", False, {"log_training_metrics": False}),
+)
 
 
 def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
 
 
-def lr_fixed_overhead(repeats: int) -> dict[str, float]:
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
+def lr_fixed_overhead(pairs: int, with_mlflow: bool) -> dict[str, dict | None]:
+    results: dict[str, dict | None] = {}
+    for label, models, options in LR_CASES:
+        results[label] = run_child("sklearn", "autolog", pairs, models, options)
+    if with_mlflow:
+        import importlib.util
 
-    import autolog
-
-    X, y = load_iris(return_X_y=True)
-    samples: dict[str, list[float]] = {"bare": [], **{k: [] for k in LR_VARIANTS}}
-
-    def once() -> float:
-        start = time.perf_counter()
-        LogisticRegression(max_iter=500).fit(X, y)
-        return time.perf_counter() - start
-
-    for options in [{}, *LR_VARIANTS.values()]:  # first-use imports
-        autolog.sklearn.autolog(**options)
-        once()
-    autolog.sklearn.autolog(disable=True)
-    for _ in range(repeats):
-        samples["bare"].append(once())
-        for name, options in LR_VARIANTS.items():
-            autolog.sklearn.autolog(**options)
-            samples[name].append(once())
-            autolog.sklearn.autolog(disable=True)
-    return {k: _median_ms(v) for k, v in samples.items()}
+        if importlib.util.find_spec("mlflow") is None:
+            print("(mlflow not installed: no comparison)")
+        else:
+            for models in (False, True):
+                label = "mlflow.autolog(log_models=False)" if not models else "mlflow.autolog()"
+                results[label] = run_child("sklearn", "mlflow", pairs, models)
+    return results
 
 
 def rf_overhead(repeats: int) -> dict[str, float]:
@@ -124,75 +125,28 @@ def hot_paths() -> dict[str, float]:
     }
 
 
-MLFLOW_SCRIPT = r"""
-import json, statistics, sys, time, warnings, logging
-warnings.simplefilter("ignore"); logging.disable(logging.WARNING)
-import mlflow
-mlflow.set_tracking_uri(sys.argv[1])
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-X, y = load_iris(return_X_y=True)
-repeats = int(sys.argv[2])
-def once():
-    start = time.perf_counter(); LogisticRegression(max_iter=500).fit(X, y)
-    return time.perf_counter() - start
-out = {"bare": [], "mlflow, models off": [], "mlflow, model logged": []}
-for log_models in (False, True):
-    mlflow.sklearn.autolog(log_models=log_models, silent=True); once()
-for _ in range(repeats):
-    mlflow.sklearn.autolog(disable=True); out["bare"].append(once())
-    mlflow.sklearn.autolog(log_models=False, silent=True); out["mlflow, models off"].append(once())
-    mlflow.sklearn.autolog(log_models=True, silent=True); out["mlflow, model logged"].append(once())
-print(json.dumps({k: statistics.median(v) * 1e3 for k, v in out.items()}))
-"""
-
-
-def mlflow_lr(repeats: int) -> dict[str, float] | None:
-    import importlib.util
-
-    if importlib.util.find_spec("mlflow") is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        uri = f"sqlite:///{tmp}/mlflow.db"
-        env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", MPLBACKEND="Agg")
-        proc = subprocess.run([sys.executable, "-c", MLFLOW_SCRIPT, uri, str(repeats)],
-                              capture_output=True, text=True, env=env, cwd=tmp, timeout=1800)
-    if proc.returncode != 0:
-        print("mlflow run failed:", proc.stderr[-2000:])
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument("--rf-repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="skip RandomForest and MLflow")
     args = parser.parse_args()
     import autolog
 
+    print(f"{load()} at the start")
+    lr = lr_fixed_overhead(args.pairs, with_mlflow=not args.quick)
+    print()
+    print(table(lr, f"LogisticRegression(max_iter=200).fit on iris: medians of {args.pairs} "
+                    "interleaved pairs (latency: wall, background drained between pairs; "
+                    "thread CPU: the caller's; loop: N fits in a row + flush, per fit)"))
+    ours = lr["autolog.autolog(log_models=False)"]
+    theirs = lr.get("mlflow.autolog(log_models=False)")
+    if ours and theirs and ours["latency_ms"] > 0:
+        print(f"mlflow.autolog(log_models=False) latency: "
+              f"{theirs['latency_ms'] / ours['latency_ms']:.1f}x autolog's")
+
     store = tempfile.mkdtemp(prefix="autolog-bench-")
     autolog.set_tracking_uri(store)
-
-    lr = lr_fixed_overhead(args.repeats)
-    print("\nLogisticRegression on iris: median ms per fit (overhead = minus bare)")
-    print(f"{'variant':40} {'fit ms':>9} {'overhead ms':>12}")
-    for name, value in lr.items():
-        print(f"{name:40} {value:9.2f} {value - lr['bare']:12.2f}")
-    ours = {"models off": lr["autolog, models off, plots off"] - lr["bare"],
-            "model logged": lr["autolog, model logged, plots off"] - lr["bare"]}
-    if not args.quick:
-        theirs = mlflow_lr(args.repeats)
-        if theirs is not None:
-            print(f"{'mlflow (own process) bare':40} {theirs['bare']:9.2f}")
-            for key in ("models off", "model logged"):
-                overhead = theirs[f"mlflow, {key}"] - theirs["bare"]
-                ratio = overhead / ours[key] if ours[key] > 0 else float("inf")
-                print(f"{'mlflow.sklearn.autolog(), ' + key:40} {theirs[f'mlflow, {key}']:9.2f} "
-                      f"{overhead:12.2f}   ({ratio:.1f}x autolog's overhead)")
-        else:
-            print("(mlflow not installed: no comparison)")
-
     if not args.quick:
         rf = rf_overhead(args.rf_repeats)
         print("\nRandomForestClassifier(100 trees) on 20k x 20: median ms per fit")
@@ -203,6 +157,7 @@ def main() -> None:
     print("\nHot paths (nothing to log), ns per call")
     for name, value in hot_paths().items():
         print(f"{name:48} {value:9.0f}")
+    print(f"\n{load()} at the end")
 
 
 if __name__ == "__main__":

@@ -497,7 +497,15 @@ class _Job:
     def at_run_end(self, status: str) -> None:
         if self.submit_at_end:
             self.submit_at_end = False
-            _submit(self)
+            from autolog.core import deferred, patching
+
+            if patching.in_training_call():
+                # The fit's session is closing: the deferred worker, woken once the
+                # session has closed, copies them (waking this module's worker here
+                # had it take the GIL from the session's last steps).
+                deferred.submit("provenance: copying the run's artifacts", self.run)
+            else:
+                _submit(self)
         if self.log_environment:  # frameworks imported since the run started
             self.recorder.set_tags(framework_tags())
         if not self.tagged.wait(END_WAIT):
