@@ -108,6 +108,8 @@ def main() -> None:
                                              "best_cv_score+DESC"),
             ("runs page filtered", f"/experiments/{exp}?filter=metrics.mean_test_score+%3E+0.85"),
             ("sweep page of one search", f"/sweep?parent={parent}"),
+            ("run page of a search's parent", f"/runs/{parent}"),
+            ("metric page with its overlay picker", f"/runs/{long_id}/metrics/loss"),
             ("chart data, 100k points -> 1000", f"/api/runs/{long_id}/metrics/loss"),
             ("chart data, zoomed (exact)", f"/api/runs/{long_id}/metrics/loss?min=500&max=900"),
         ]
@@ -136,7 +138,7 @@ def main() -> None:
                                                      args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 print(f"\n{'Chromium, navigation to load event, best of 5':<48}{'seconds':>10}")
-                for label, target in targets[:2] + targets[4:5]:
+                for label, target in targets[:2] + targets[4:7]:
                     url = server.url + target
                     page.goto(url)
                     seconds = best_of(lambda u=url: page.goto(u, wait_until="load"))
