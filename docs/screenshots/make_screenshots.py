@@ -92,7 +92,9 @@ def main() -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = server.url
         shots = [
-            ("ui-runs-tree.png", f"/experiments/{ids['search_exp']}?open={ids['parent']}", None),
+            ("ui-runs-tree.png", f"/experiments/{ids['search_exp']}?open={ids['parent']}"
+                                 "&params=learning_rate,max_depth&metrics=mean_test_score,"
+                                 "std_test_score,rank_test_score,mean_fit_time", None),
             ("ui-run-charts.png", f"/runs/{ids['adam-lr1e-3']}", ".chart-section"),
             ("ui-metric-overlay.png", f"/runs/{ids['adam-lr1e-3']}/metrics/loss?runs="
                                       f"{ids['adam-lr3e-4']},{ids['adam-lr1e-3-wide']}", None),
