@@ -40,7 +40,9 @@ def ui(ctx: click.Context, ui_tracking_uri: str | None, host: str, port: int,
             "machine on port "
             f"{port} can read every run, parameter, metric and artifact in the store. "
             "There is no authentication. Use --host 127.0.0.1 (the default) unless you "
-            "mean it.",
+            "mean it."
+            + (" With --allow-edits they can also change tags, notes, stages and aliases."
+               if allow_edits else ""),
             fg="yellow", err=True,
         )
     # The UI only reads: a missing store is an error, not a new empty one.

@@ -11,8 +11,10 @@ nothing here reads the store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -21,6 +23,22 @@ from urllib.parse import quote, urlencode
 
 from autolog.ui.edits import NOTE_TAG, STAGES
 from autolog.ui.sweeps import headline_metric
+
+
+def _asset_version() -> str:
+    """A digest of the shipped scripts: a new version gets new URLs, never a stale cache."""
+    digest = hashlib.sha1()
+    static = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+    for name in ("autolog-ui.js", "uPlot.iife.min.js", "uPlot.min.css"):
+        try:
+            with open(os.path.join(static, name), "rb") as handle:
+                digest.update(handle.read())
+        except OSError:
+            pass
+    return digest.hexdigest()[:10]
+
+
+ASSET_VERSION = _asset_version()
 
 STYLE = """
 :root { --fg:#1f2328; --muted:#656d76; --line:#d0d7de; --bg2:#f6f8fa; --accent:#0969da;
@@ -265,10 +283,10 @@ def layout(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)} · autolog</title>"
-        '<link rel="stylesheet" href="/static/uPlot.min.css">'
+        f'<link rel="stylesheet" href="/static/uPlot.min.css?v={ASSET_VERSION}">'
         f"<style>{STYLE}</style>"
-        '<script src="/static/uPlot.iife.min.js" defer></script>'
-        '<script src="/static/autolog-ui.js" defer></script></head>'
+        f'<script src="/static/uPlot.iife.min.js?v={ASSET_VERSION}" defer></script>'
+        f'<script src="/static/autolog-ui.js?v={ASSET_VERSION}" defer></script></head>'
         f'<body{body_attrs}><header><a href="/">autolog</a>'
         '<nav class="top"><a href="/">Experiments</a> <a href="/models">Models</a></nav>'
         f'<nav class="crumbs">{trail}</nav></header><main>{body}</main>'
