@@ -194,6 +194,9 @@ class TorchIntegration(Integration):
         handle, self._step_hook_handle = self._step_hook_handle, None
         if handle is not None:
             handle.remove()
+        # Losses held for a step that never came (no run open) are no loss of a later run.
+        _tracker.pending, _tracker.folded = [], 0
+        _tracker.scaled = _tracker.unscaled = None
 
 
 # -- what one training loop accumulates ------------------------------------------------------
