@@ -814,6 +814,39 @@ def test_edit_stage_and_alias(ui_edit):
     assert "candidate" not in client.backend.get_registered_model(name).aliases
 
 
+def test_pages_over_an_mlflow_store(tmp_path):
+    """The same pages over MLflow's own sqlite store (through `autolog.backends.mlflow`)."""
+    pytest.importorskip("mlflow")
+    import autolog
+    from autolog.ui.server import UIApp
+
+    uri = f"mlflow+sqlite:///{tmp_path / 'mlflow.db'}"
+    client = autolog.Client(uri)
+    exp = client.create_experiment("mlflow-sweep")
+    parent = client.create_run(exp, "search").info.run_id
+    children = []
+    for i in range(3):
+        run_id = client.create_run(exp, f"trial-{i}",
+                                   tags={"mlflow.parentRunId": parent}).info.run_id
+        client.log_param(run_id, "lr", str(0.1 * (i + 1)))
+        for step in range(5):
+            client.log_metric(run_id, "loss", 1.0 / (step + 1) + i, step=step)
+        client.log_metric(run_id, "val_loss", 2.0 + i)
+        client.set_terminated(run_id)
+        children.append(run_id)
+    autolog.flush()
+    app = UIApp(uri)
+    for target in ("/", f"/experiments/{exp}", f"/runs/{parent}", f"/runs/{children[0]}",
+                   f"/runs/{children[0]}/metrics/loss", f"/sweep?parent={parent}",
+                   f"/experiments/{exp}/rows?parent={parent}", "/models"):
+        response = app.dispatch(target)
+        assert response.status == 200, (target, response.body[:300])
+    body = app.dispatch(f"/experiments/{exp}").body.decode()
+    assert "(3 children)" in body and _row_ids(body) == [parent]
+    data = json.loads(app.dispatch(f"/api/runs/{children[2]}/metrics/loss").body)
+    assert data["x"] == [0, 1, 2, 3, 4] and data["y"][0] == 3.0
+
+
 # -- a real browser ------------------------------------------------------------------------
 
 
