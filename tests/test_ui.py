@@ -270,6 +270,14 @@ def test_run_page_shows_params_metrics_model_and_chart(ui):
     specs = [json.loads(html.unescape(m)) for m in re.findall(r'data-series="([^"]*)"', body)]
     assert [[s["key"] for s in spec] for spec in specs] == [["acc"], ["loss", "val_loss"],
                                                             ["system/cpu_percent"]]
+    assert "<h3>CPU</h3>" in body  # system metrics charted by group
+    from autolog.ui.server import system_group
+
+    assert [system_group(k) for k in (
+        "system/gpu_0_memory_usage_megabytes", "system/process_cpu_utilization_percentage",
+        "system/cpu_utilization_percentage", "system/system_memory_usage_megabytes",
+        "system/disk_read_megabytes", "system/network_receive_megabytes", "system/x")] == [
+        "GPU", "Process", "CPU", "Memory", "Disk", "Network", "Other"]
     _, _, api = fetch(f"{base}/api/runs/{ids['lr-small-C']}/metrics/loss")
     data = json.loads(api)
     assert data["total"] == 50 and len(data["x"]) == 50 and data["exact"]
