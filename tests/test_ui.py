@@ -988,6 +988,9 @@ def test_browser_chart_hover_log_smoothing_and_x_axis(ui, page):
     page.locator("#chart-smooth").fill("0.9")
     smoothed = page.evaluate(f"autologUI.charts[{index}].u.data[1].slice(0, 5)")
     assert smoothed[0] == pytest.approx(raw[0]) and smoothed[4] > raw[4]  # EMA lags the drop
+    # the raw curves stay, faint, behind the smoothed ones
+    assert page.evaluate(f"autologUI.charts[{index}].u.series.length") == 5
+    assert page.evaluate(f"autologUI.charts[{index}].u.data[3].slice(0, 5)") == raw
     page.check("#chart-log")
     assert page.evaluate(f"autologUI.charts[{index}].u.scales.y.distr") == 3
     page.select_option("#chart-x", "relative")

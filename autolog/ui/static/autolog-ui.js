@@ -244,14 +244,18 @@
 
   function draw(c) {
     var results = c.results, el = c.el;
-    var drawn = [], tables = [];
+    var drawn = [], tables = [], raws = [];
+    var positive = function (ys) {
+      return state.log ? ys.map(function (y) { return y > 0 ? y : null; }) : ys;
+    };
     results.forEach(function (r, i) {
       if (!r || !r.x.length) { return; }
-      var ys = ema(r.y, state.smooth);
-      if (state.log) { ys = ys.map(function (y) { return y > 0 ? y : null; }); }
       drawn.push({spec: c.series[i], result: r});
-      tables.push([r.x, ys]);
+      tables.push([r.x, positive(ema(r.y, state.smooth))]);
+      raws.push([r.x, positive(r.y)]);
     });
+    // smoothed, the raw values stay behind each curve, faint (as TensorBoard and W&B show)
+    if (state.smooth) { tables = tables.concat(raws); }
     var note = $('.chart-note', el.closest('.chart-box') || el.parentNode);
     var box = el.closest('.chart-box');
     var total = drawn.reduce(function (a, d) { return a + d.result.total; }, 0);
@@ -286,7 +290,7 @@
         ? shown + ' of ' + inRange + ' points drawn (zoom in for exact values)'
         : inRange + ' points' + (c.zoom ? ' in range (exact)' : '');
     }
-    var key = [c.x, state.log, drawn.map(function (d) {
+    var key = [c.x, state.log, !!state.smooth, drawn.map(function (d) {
       return d.spec.run + '/' + d.spec.key; }).join(',')].join('|');
     if (c.u && c.key === key) {
       c.u.setData(data, !c.zoom);
@@ -294,6 +298,11 @@
       if (c.u) { c.u.destroy(); }
       c.key = key;
       c.u = new uPlot(options(c, drawn), data, el);
+      if (state.smooth) { // the faint raw curves need no legend rows of their own
+        $$('.u-legend .u-series', c.u.root).forEach(function (row, i) {
+          if (i > drawn.length) { row.hidden = true; }
+        });
+      }
     }
     if (c.zoom) { c.u.setScale('x', {min: c.zoom[0], max: c.zoom[1]}); }
     el.dataset.state = 'ready';
@@ -318,6 +327,13 @@
         value: function (u, v) { return v === null || v === undefined ? '' : +v.toPrecision(6); }
       });
     });
+    if (state.smooth) {
+      drawn.forEach(function (d) {
+        series.push({label: d.spec.label + ' (raw)', width: 1, spanGaps: true,
+          stroke: PALETTE[d.spec.color % PALETTE.length] + '40', points: {show: false},
+          dash: DASHES[d.spec.dash % DASHES.length]});
+      });
+    }
     var xAxis = {};
     if (xMode === 'relative') {
       xAxis.values = function (u, vals) { return vals.map(fmtDuration); };
