@@ -423,6 +423,7 @@ def runs_page(
     error: str | None,
     explicit_columns: Mapping[str, str],
     elapsed_ms: float | None = None,
+    capped: bool = False,
 ) -> str:
     """The runs table: top-level runs paged, nested runs folded under their parent (open
     those in ``opened``, or all with ``open=all``); params and metrics in separate column
@@ -471,6 +472,9 @@ def runs_page(
     )
     if error:
         out.append(f'<div class="error" role="alert">{e(error)}</div>')
+    if capped:
+        out.append(f'<div class="note">Only the first {total_runs:,} matching runs (in this '
+                   "order) are shown: narrow them with a filter.</div>")
     n_roots = len(tree.roots)
     first = (page - 1) * per_page + 1
     last = first + len(roots) - 1

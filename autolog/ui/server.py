@@ -390,7 +390,7 @@ class UIApp:
             all_params=all_params, all_metrics=all_metrics, opened=opened,
             filter_string=filter_string, order_by=order_by, page=page, per_page=per_page,
             total_runs=len(runs), stored=self._count(eid) if filter_string else None,
-            error=error, explicit_columns=explicit,
+            error=error, explicit_columns=explicit, capped=len(runs) >= ALL_RUNS,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
         return html_response(text)
