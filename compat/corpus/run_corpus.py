@@ -218,6 +218,8 @@ def main() -> int:
                         help="only manifests whose id contains this (comma: any of these)")
     parser.add_argument("--strict", action="store_true",
                         help="AUTOLOG_STRICT=1 in the autolog runs (internal errors raise)")
+    parser.add_argument("--out", default="last-run",
+                        help="name of the .md/.json results in .corpus-work/ (default last-run)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print what broke or is missing for each failing script")
     args = parser.parse_args()
@@ -246,9 +248,9 @@ def main() -> int:
                f"{CAPTURE_TARGET:.0%}){', AUTOLOG_STRICT=1' if args.strict else ''}")
     print(summary)
     os.makedirs(fetch.WORK, exist_ok=True)
-    with open(os.path.join(fetch.WORK, "last-run.md"), "w") as handle:
+    with open(os.path.join(fetch.WORK, args.out + ".md"), "w") as handle:
         handle.write("\n".join(lines) + "\n\n" + summary + "\n")
-    with open(os.path.join(fetch.WORK, "last-run.json"), "w") as handle:
+    with open(os.path.join(fetch.WORK, args.out + ".json"), "w") as handle:
         json.dump([dataclasses.asdict(o) | {"result": o.result} for o in outcomes], handle,
                   indent=1)
     passed = sum(o.result == "ok" for o in outcomes)
