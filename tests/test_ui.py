@@ -635,6 +635,15 @@ def test_runs_table_nests_children_under_their_parent(ui):
     assert len(_row_ids(body)) == 8 and '" data-depth="1"' not in body
 
 
+def test_runs_table_says_when_runs_were_left_out(ui, monkeypatch):
+    import autolog.ui.server as server
+
+    _, ids, store = ui
+    monkeypatch.setattr(server, "ALL_RUNS", 3)
+    body = server.UIApp(store).dispatch(f"/experiments/{ids['sorting']}").body.decode()
+    assert "Only the first 3 matching runs" in body and len(_row_ids(body)) == 3
+
+
 def test_run_tree_survives_cyclic_parent_tags():
     from types import SimpleNamespace
 
