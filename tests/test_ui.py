@@ -1,8 +1,11 @@
 """`autolog ui`: HTTP-level tests and (marked slow) a real headless Chromium via Playwright.
 
 The server runs in a thread on a free port over a store filled by real autologged
-scikit-learn (and Keras, when TensorFlow is installed) training plus a hand-logged run
-with a 50-step curve, a model, artifacts and a hostile tag value.
+scikit-learn (and Keras, when TensorFlow is installed) training, a real autologged grid
+search (a parent run with 8 nested child runs), hand-logged runs with 50-step train and
+validation curves, models registered with a stage and an alias, artifacts (CSV, JSON,
+images, hostile HTML/SVG), a hostile tag value, a 100,000-point history and a RUNNING run.
+A second server over the same store runs with ``allow_edits`` (`ui_edit`).
 """
 
 from __future__ import annotations
