@@ -44,7 +44,9 @@ test: $(STAMP) chromium
 compat: $(STAMP)
 	$(PY) compat/run_sklearn.py
 
-# keras's and torch's own shipped tests likewise (compat/run_frameworks.py).
+# keras's and torch's own shipped tests likewise, and XGBoost's and LightGBM's own test
+# files bare, with autologging and strict (compat/run_frameworks.py; their tests come from
+# a cache that compat/fetch_peer_tests.py fills: needs a clone or network once).
 compat-all: $(STAMP)
 	$(PY) compat/run_frameworks.py
 

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"which of {', '.join(SUITES)} (default: all)")
     parser.add_argument("--pytest-arg", action="append", default=[], dest="extra",
                         help="passed on to pytest (repeatable)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="xgboost/lightgbm: run bare, autolog and strict at once")
     args = parser.parse_args(argv)
     names = args.frameworks or list(SUITES)
     unknown = sorted(set(names) - set(SUITES))
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {name}: not fetched -- {why}")
                 rows.append((name, "not fetched", "-", "-", "-"))
                 continue
-            outcome = peer_suites.run(name, args.extra)
+            outcome = peer_suites.run(name, args.extra, args.side_by_side)
             peers.append(outcome)
             broken_all += [(t, "fails with autolog") for t in outcome.pass_only_bare]
             broken_all += [(t, "fails under AUTOLOG_STRICT=1") for t in outcome.strict_errors
