@@ -11,7 +11,8 @@
    differences of interleaved repeats. The whole process's CPU time over the whole
    epoch (run start and background threads included) is printed beside it.
 2. Hooks one at a time: the same loop calling only the hooked function; and a loop with
-   no DataLoader, where ``train_loss`` is logged for every step (a metric per step). The
+   no DataLoader (a loop of steps): ``train_loss`` per window of 10 steps by default, and
+   with ``log_every_n_steps=1`` for every step (a metric per step). The
    "backward" row includes the step hook's work for the loss it holds. These rows do not
    add up to section 1: the cost of the same Python code depends on the code around it
    (CPU caches), so the budget is judged on the whole loop.
@@ -130,7 +131,8 @@ def _one_hook(torch, which: str, n: int) -> float:
         for _ in range(n):
             optimizer.step()
         return time.thread_time() - start
-    if which in ("backward + step in a pass", "no DataLoader: backward + step"):
+    if which in ("backward + step in a pass", "no DataLoader: backward + step",
+                 "no DataLoader, every step"):
         # backward alone would pile up losses that only an optimizer step takes in, so the
         # row "backward" is (backward + step in a pass) minus the two rows above it.
         batches = DataLoader(TensorDataset(torch.zeros(n + WARMUP_STEPS, 1)), batch_size=1) \
@@ -207,23 +209,28 @@ def main() -> None:
     n = 5000
     deltas = {}
     for which in ("DataLoader next", "loss module", "optimizer.step",
-                  "backward + step in a pass", "no DataLoader: backward + step"):
+                  "backward + step in a pass", "no DataLoader: backward + step",
+                  "no DataLoader, every step"):
+        every = 1 if which.endswith("every step") else None
         pairs_t = []
         for _ in range(args.repeats):
             timed = []
             for on in (False, True):
-                _set(on, log_models=False)
+                _set(on, log_models=False, log_every_n_steps=every)
                 timed.append(_one_hook(torch, which, n) / n)
                 if autolog.active_run() is not None:
                     autolog.end_run()
             pairs_t.append(timed[1] - timed[0])
         deltas[which] = statistics.median(pairs_t)
     no_loader = deltas.pop("no DataLoader: backward + step")
+    every_step = deltas.pop("no DataLoader, every step")
     deltas["backward"] = (deltas.pop("backward + step in a pass") - deltas["DataLoader next"]
                           - deltas["optimizer.step"])
     for which, delta in deltas.items():
         print(f"   {which:<28}{delta * 1e6:10.1f} us/call")
     print(f"   {'no DataLoader, per step':<28}{no_loader * 1e6:10.1f} us/step   (backward + "
+          "step, train_loss per window of 10 steps)")
+    print(f"   {'  log_every_n_steps=1':<28}{every_step * 1e6:10.1f} us/step   (backward + "
           "step, train_loss logged for every step)")
     print()
 
