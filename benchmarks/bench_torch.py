@@ -9,7 +9,9 @@
    (<= 20 us) is for the steady state: this thread's CPU time after the first steps
    (the first optimizer step opens the run, a one-off cost), as the median of paired
    differences of interleaved repeats. The whole process's CPU time over the whole
-   epoch (run start and background threads included) is printed beside it.
+   epoch (run start and background threads included) is printed beside it. This is a
+   first epoch, the dearest: until a pass ends as an epoch its losses are also held per
+   window of steps (the loop might turn out to be a loop of steps); later epochs are not.
 2. Hooks one at a time: the same loop calling only the hooked function; and a loop with
    no DataLoader (a loop of steps): ``train_loss`` per window of 10 steps by default, and
    with ``log_every_n_steps=1`` for every step (a metric per step). The
