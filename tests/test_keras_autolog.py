@@ -297,6 +297,31 @@ def test_subclassed_model_without_get_config_is_logged_as_weights(tracking_uri):
                                rtol=1e-6)
 
 
+def test_unregistered_subclass_load_error_says_how(tracking_uri):
+    """A subclass Keras serializes from plain __init__ arguments but cannot find at load
+    (defined in a function, not registered): a clear error naming custom_objects."""
+    autolog.keras.autolog(log_models=True)
+
+    class Local(keras.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(units)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    X, _ = data(n=32)
+    model = Local()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, X[:, :3], epochs=1, verbose=0)
+    uri = f"runs:/{only_run().info.run_id}/model"
+    with pytest.raises(autolog.InvalidInputError, match="custom_objects"):
+        autolog.keras.load_model(uri)
+    loaded = autolog.keras.load_model(uri, custom_objects={"Local": Local})
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0),
+                               rtol=1e-6)
+
+
 def test_early_stopping_with_restored_best_weights():
     X, y = data(n=96)
     keras.utils.set_random_seed(3)
