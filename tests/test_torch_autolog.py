@@ -287,6 +287,16 @@ def test_loop_without_dataloader_logs_windows_of_steps():
     assert [v for _, v in got] == pytest.approx([t.item() for t in losses], rel=1e-6)
 
 
+def test_flush_logs_the_closed_windows_of_a_loop_of_steps():
+    """Between the batched conversions, autolog.flush() brings the curve up to date."""
+    losses = []
+    linear_steps(25, losses)
+    run_id = autolog.active_run().info.run_id
+    autolog.flush()
+    got = [(m.step, m.value) for m in autolog.get_metric_history(run_id, "train_loss")]
+    assert got == window_means(losses, 10)[:2]  # the open window (steps 20-24) waits
+    assert history(finished_run(), "train_loss") == window_means(losses, 10)
+
 def test_char_lm_loop_of_steps_like_nanogpt():
     """nanoGPT's loop: hand-made batches, the loss computed in the model's forward with
     F.cross_entropy, an @torch.no_grad() estimate_loss() every N steps (loss functions
