@@ -9,7 +9,10 @@ source packages), checked against the sha256 pinned there, and unpacked into
 ``.corpus-work/sources/<key>/``. A second call finds the archive in
 ``.corpus-work/archives/`` and only re-checks its hash. Nobody else's example code is
 kept in this repository: the manifests name a path inside an archive and that file's
-own sha256, which run_corpus.py checks before running it.
+own sha256, which run_corpus.py checks before running it. The exception is kind
+``vendored``: galleries no registry package ships (LightGBM's, Keras's, PyTorch's and
+Lightning's examples), kept unmodified with their licenses in ``vendor/`` (see
+vendor/README.md); nothing is downloaded for them.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ def fetch_all(keys: list[str] | None = None, print_hashes: bool = False) -> dict
 
 
 def fetch(key: str, source: dict, print_hashes: bool = False) -> str:
+    if source["kind"] == "vendored":
+        return _vendored(key, source)
     os.makedirs(ARCHIVES, exist_ok=True)
     archive = os.path.join(ARCHIVES, source["file"])
     if not os.path.exists(archive):
@@ -110,6 +115,14 @@ def fetch(key: str, source: dict, print_hashes: bool = False) -> str:
                 tar.extractall(target)  # noqa: S202 (a registry archive, hash checked)
         open(stamp, "w").close()
     return _single_top_folder(target)
+
+
+def _vendored(key: str, source: dict) -> str:
+    """A folder of this repository; its license file must sit beside the scripts."""
+    folder = os.path.join(HERE, source["folder"])
+    if not os.path.isfile(os.path.join(folder, source.get("license_file", "LICENSE"))):
+        raise SystemExit(f"{key}: {folder} lacks its license file")
+    return folder
 
 
 def _single_top_folder(target: str) -> str:

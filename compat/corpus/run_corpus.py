@@ -60,6 +60,8 @@ class Manifest:
     expect: str
     fast: bool = False
     timeout: int = 120
+    #: ``{source}`` in an argument is replaced by the source's folder (a data file the
+    #: script reads by a path it is given).
     args: list[str] = dataclasses.field(default_factory=list)
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     setup: list[str] = dataclasses.field(default_factory=list)
@@ -129,9 +131,9 @@ def run_one(manifest: Manifest, folder: str, strict: bool) -> Outcome:
         logged_env = dict(env, AUTOLOG_TRACKING_URI=store)
         if strict:
             logged_env["AUTOLOG_STRICT"] = "1"
-        bare = _run([sys.executable, script, *manifest.args], bare_dir, env, manifest,
-                    folder)
-        logged = _run([*autolog_command(), "run", script, *manifest.args], logged_dir,
+        args = [arg.replace("{source}", folder) for arg in manifest.args]
+        bare = _run([sys.executable, script, *args], bare_dir, env, manifest, folder)
+        logged = _run([*autolog_command(), "run", script, *args], logged_dir,
                       logged_env, manifest, folder)
         outcome.bare_s, outcome.autolog_s = bare["seconds"], logged["seconds"]
         outcome.bare_rc, outcome.autolog_rc = bare["rc"], logged["rc"]
