@@ -290,13 +290,20 @@ def _new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+_user: list[str] = []  # the login name, looked up once per process
+
+
 def _user_name() -> str:
+    if _user:
+        return _user[0]
     try:
         import getpass
 
-        return getpass.getuser()
+        name = getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
-        return "unknown"
+        name = "unknown"
+    _user.append(name)
+    return name
 
 
 # -- what integrations log through ------------------------------------------------------
@@ -495,10 +502,24 @@ class TrainingSession(RunRecorder):
         self._record("log_artifact", super().log_artifact, local_path, artifact_path)
 
     def log_text(self, text: Recordable, artifact_file: str) -> None:
-        self._record("log_text", super().log_text, text, artifact_file)
+        """The text is taken now; the file is written into the store by the deferred
+        worker (after the fit has returned; `flush`, reads and exit wait for it)."""
+        self._record("log_text", self._write_later, text, artifact_file)
 
     def log_dict(self, dictionary: Recordable, artifact_file: str) -> None:
-        self._record("log_dict", super().log_dict, dictionary, artifact_file)
+        """Serialized now (the dict may change after); written as `log_text` is."""
+        from autolog.core.fluent import serialize_dict
+
+        self._record("log_dict", lambda d: self._write_later(serialize_dict(d, artifact_file),
+                                                             artifact_file), dictionary)
+
+    def _write_later(self, text: str, artifact_file: str) -> None:
+        from autolog.core import deferred
+
+        validation.artifact_path(artifact_file)  # a bad name is this record's error, now
+        recorder = RunRecorder(self.run_id, self.uri)
+        deferred.submit(f"{self.integration}: writing {artifact_file}",
+                        lambda: recorder.log_text(text, artifact_file))
 
     def log_figure(self, figure: Recordable, artifact_file: str) -> None:
         self._record("log_figure", super().log_figure, figure, artifact_file)
