@@ -20,6 +20,7 @@ collective tests (they open sockets between processes), and the slow property-ba
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,8 @@ from compat.fetch_peer_tests import PEERS, cache_dir
 from compat.run_sklearn import REPO, outcomes
 
 PLUGIN = "compat.autolog_plugin"
+#: The last runs' JUnit reports (failure messages included), one per framework and mode.
+REPORTS = os.path.join(REPO, "compat", "_work", "peer", "reports")
 
 #: framework -> (test directory inside the cache folder, the test files run): the files
 #: that train through the patched entry points (train, cv, the scikit-learn wrappers,
@@ -108,7 +111,8 @@ def missing(framework: str) -> str | None:
 def run_once(framework: str, mode: str, extra: list[str]) -> tuple[dict[str, str], float]:
     """One pytest over the selected files; ``mode``: bare, autolog or strict."""
     folder = os.path.join(cache_dir(framework), SELECTION[framework][0])
-    files = [f for f in SELECTION[framework][1] if os.path.exists(os.path.join(folder, f))]
+    files = [os.path.join(folder, f) for f in SELECTION[framework][1]
+             if os.path.exists(os.path.join(folder, f))]
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "junit.xml")
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -128,7 +132,9 @@ def run_once(framework: str, mode: str, extra: list[str]) -> tuple[dict[str, str
         if mode == "strict":
             env["AUTOLOG_STRICT"] = "1"
         started = time.perf_counter()
-        proc = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+        # Each run in a folder of its own: some tests write files to the working directory,
+        # which runs side by side would share.
+        proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
         summary = [line for line in proc.stdout.strip().splitlines()
                    if " passed" in line or " failed" in line or "autolog compat" in line]
@@ -137,6 +143,8 @@ def run_once(framework: str, mode: str, extra: list[str]) -> tuple[dict[str, str
         if not os.path.exists(report):
             print(proc.stdout[-5000:], proc.stderr[-5000:])
             raise SystemExit(f"{framework} ({mode}): pytest wrote no report")
+        os.makedirs(REPORTS, exist_ok=True)
+        shutil.copy(report, os.path.join(REPORTS, f"{framework}-{mode}.xml"))
         return outcomes(report), seconds
 
 
