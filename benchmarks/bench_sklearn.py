@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from bench_fit_overhead import load, run_child, table  # noqa: E402
+from bench_fit_overhead import load, mlflow_pairs, run_child, table  # noqa: E402
 
 #: (label, log_models, sklearn options); the first two are the defaults
 LR_CASES = (
@@ -59,7 +59,8 @@ def lr_fixed_overhead(pairs: int, with_mlflow: bool) -> dict[str, dict | None]:
         else:
             for models in (False, True):
                 label = "mlflow.autolog(log_models=False)" if not models else "mlflow.autolog()"
-                results[label] = run_child("sklearn", "mlflow", pairs, models)
+                results[label] = run_child("sklearn", "mlflow", mlflow_pairs(pairs, models),
+                                           models)
     return results
 
 
