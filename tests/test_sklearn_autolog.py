@@ -17,6 +17,7 @@ from autolog.testing import failing_store, inject_hook_faults, list_hooks
 
 sklearn = pytest.importorskip("sklearn")
 
+from sklearn import model_selection  # noqa: E402  (functions read at call time: patched)
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
@@ -279,9 +280,10 @@ def test_each_hook_failing_leaves_training_identical():
     coef, y_pred, accuracy, score = _trained(X, y)
     model = SGDClassifier(random_state=0).partial_fit(X, y, classes=np.unique(y))
     baseline_partial = model.coef_.copy()
+    baseline_cv = model_selection.cross_val_score(LogisticRegression(max_iter=200), X, y, cv=3)
     autolog.sklearn.autolog(log_plots=False)
     hooks = list_hooks("sklearn")
-    assert len(hooks) == 4
+    assert len(hooks) == 5
     for hook in hooks:
         patching._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
@@ -295,6 +297,8 @@ def test_each_hook_failing_leaves_training_identical():
                     partial = SGDClassifier(random_state=0).partial_fit(X, y,
                                                                         classes=np.unique(y))
                     np.testing.assert_array_equal(partial.coef_, baseline_partial)
+                    np.testing.assert_array_equal(model_selection.cross_val_score(
+                        LogisticRegression(max_iter=200), X, y, cv=3), baseline_cv)
         assert fired, hook
         ours = [w for w in caught if issubclass(w.category, AutologWarning)]
         assert len(ours) == 1, (hook, [str(w.message) for w in ours])

@@ -1130,6 +1130,11 @@ class SklearnIntegration(Integration):
             ]
         patches += [Patch(f"sklearn.metrics:{name}", on_metric, training=False,
                           when=_has_predictions) for name in METRIC_FUNCTIONS]
+        from autolog.integrations import sklearn_cv
+
+        patches += [Patch(f"sklearn.model_selection:{name}", sklearn_cv.on_cross_validation,
+                          run_name=sklearn_cv.run_name)
+                    for name in sklearn_cv.CROSS_VALIDATION_FUNCTIONS]
         return patches
 
 
