@@ -67,7 +67,8 @@ class Manifest:
     setup: list[str] = dataclasses.field(default_factory=list)
     stdout: str = "compare"
     #: Regular expressions: what they match in stdout is left out of the comparison
-    #: (values the script itself leaves unseeded or ties to timings; ``why`` says which).
+    #: (values the script itself leaves unseeded or ties to timings; ``why`` says which);
+    #: a line matched whole is dropped.
     mask: list[str] = dataclasses.field(default_factory=list)
     why: str = ""
 
@@ -175,9 +176,11 @@ def run_one(manifest: Manifest, folder: str, strict: bool) -> Outcome:
 
 
 def _masked(lines: list[str], patterns: list[str]) -> list[str]:
+    """What the patterns match becomes ``<masked>``; a line they cover whole is left out
+    (a message a library prints one run and not the other, e.g. LightGBM's timed choice)."""
     for pattern in patterns:
         lines = [re.sub(pattern, "<masked>", line) for line in lines]
-    return lines
+    return [line for line in lines if line != "<masked>"]
 
 
 def _run(command: list[str], cwd: str, env: dict, manifest: Manifest, folder: str) -> dict:
