@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,10 +43,20 @@ def submit(cause: str, job: Callable[[], Any]) -> None:
             _wake_locked()
 
 
+#: After a training session closes, the worker starts on its jobs this much later: time
+#: for the user's fit to return before the worker takes the GIL (woken at once, it took
+#: it from the session's last lines, up to the 5 ms switch interval each time). A `wait`
+#: (flush, reads, exit) starts it at once.
+GRACE_S = 0.02
+_not_before = 0.0
+
+
 def release() -> None:
     """Wake the worker for the jobs submitted so far (the training session's close)."""
+    global _not_before
     with _lock:
         if _jobs:
+            _not_before = time.monotonic() + GRACE_S
             _wake_locked()
 
 
@@ -70,6 +81,10 @@ def _work() -> None:
             while not _jobs:
                 if not _idle.wait(timeout=30) and not _jobs:
                     return  # idle for a while: the thread ends; submit starts another
+            delay = _not_before - time.monotonic()
+            if delay > 0:  # a fit has just closed: let it return first (see GRACE_S)
+                _idle.wait(timeout=delay)
+                continue
             cause, job = _jobs.pop(0)
             _running += 1
         try:
@@ -92,7 +107,9 @@ def wait() -> None:
     """Block until every submitted job has run; report their errors (raise when strict)."""
     if threading.current_thread() is _worker:
         return  # a job that reads the store must not wait for itself
+    global _not_before
     with _lock:
+        _not_before = 0.0  # someone waits: no grace
         if _jobs and _worker is not None and _worker.is_alive():
             _idle.notify_all()  # jobs held back during a training call
         while _jobs or _running:
