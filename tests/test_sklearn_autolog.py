@@ -545,3 +545,34 @@ def test_empty_inputs_get_a_digest_of_their_type_and_shape(case):
     tags = dataset_tags(X, y)
     assert len(tags["dataset.digest"]) == 16
     assert digest(X, y) != digest(np.empty((1, 4)), np.empty(1))
+
+
+FORKED_FIT = """
+import os, sys, autolog
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+autolog.set_tracking_uri(sys.argv[1])
+autolog.autolog()
+X, y = load_breast_cancer(return_X_y=True)
+pid = os.fork()
+if pid == 0:
+    LogisticRegression(max_iter=5000).fit(X, y)
+    os._exit(0)  # as multiprocessing ends a forked worker: no exit handlers
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_fit_in_a_forked_child_ending_with_os_exit_is_complete(tmp_path):
+    """What autolog moves to the background (run end, plots, artifact files) is done
+    before a forked child's fit returns: multiprocessing ends it with os._exit."""
+    store = str(tmp_path / "store")
+    out = subprocess.run([sys.executable, "-c", FORKED_FIT, store], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    [run] = autolog.Client(store).search_runs(["0"])
+    assert run.info.status == "FINISHED"
+    assert "training_accuracy_score" in run.data.metrics
+    names = {f.path for f in autolog.Client(store).list_artifacts(run.info.run_id)}
+    assert {"model", "training_confusion_matrix.png", "training_roc_curve.png",
+            "training_precision_recall_curve.png"} <= names

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,16 @@ def submit(cause: str, job: Callable[[], Any]) -> None:
     the 5 ms switch interval for it back, every time.
     """
     global _atexit_registered
+    if _in_forked_child():
+        # multiprocessing ends a forked child with os._exit: no exit handler would run
+        # what is queued, so a child does it now.
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
+            from autolog.core.patching import report_internal_error
+
+            report_internal_error(exc, cause)
+        return
     with _lock:
         _jobs.append((cause, job))
         if not _atexit_registered:
@@ -132,8 +143,19 @@ def wait() -> None:
             report_internal_error(exc, cause)
 
 
+_forked = False  # this process is a fork: jobs run at once (see submit)
+
+
+def _in_forked_child() -> bool:
+    """A fork of a process that imported autolog (`runs` is imported with autolog and
+    knows; this module may have been imported only after the fork)."""
+    runs = sys.modules.get("autolog.core.runs")
+    return _forked or bool(getattr(runs, "_forked", False))
+
+
 def _after_fork_in_child() -> None:
-    global _lock, _idle, _worker, _running
+    global _lock, _idle, _worker, _running, _forked
+    _forked = True
     _lock = threading.Lock()
     _idle = threading.Condition(_lock)
     _jobs.clear()  # the parent's jobs are the parent's
