@@ -64,6 +64,8 @@ def _hash_update_array(digest: Any, array: Any) -> None:
     import numpy as np
 
     part = array[:DIGEST_ROWS] if getattr(array, "ndim", 0) else array
+    if part.size == 0:
+        return  # an empty input: its shape is recorded apart; memoryview cannot cast it
     if not (part.flags.c_contiguous or part.flags.f_contiguous):
         part = np.ascontiguousarray(part)  # bounded: at most DIGEST_ROWS rows
     if part.dtype == object:
@@ -144,7 +146,13 @@ def _is_known(size: Any) -> bool:
 
 
 def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
-    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``."""
+    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``, computed inside
+    the session's record: data that cannot be described costs that record only."""
+    datasets = list(datasets)
+    session.set_tags(lambda: dataset_tags(datasets))
+
+
+def dataset_tags(datasets: list[tuple[str, Any]]) -> dict[str, str]:
     tags: dict[str, str] = {}
     for name, data in datasets:
         if data is None:
@@ -156,8 +164,7 @@ def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
             tags[f"dataset.{name}.shape"] = "x".join(str(s) for s in info["shape"])
         tags[f"dataset.{name}.digest"] = info["digest"]
         tags[f"dataset.{name}.type"] = info["type"]
-    if tags:
-        session.set_tags(tags)
+    return tags
 
 
 # -- feature importance -------------------------------------------------------------------

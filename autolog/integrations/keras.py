@@ -432,8 +432,6 @@ def on_fit(session, call: Call) -> Any:
     params = {name: call.argument(name) for name in FIT_PARAMS}
     params["class_weight"] = call.argument("class_weight")
     x = call.argument("x")
-    if config.log_datasets:
-        params.update(_dataset_params(x))
     user_callbacks = call.argument("callbacks")
     early_stopping = [cb for cb in _flat_callbacks(user_callbacks)
                       if isinstance(cb, keras.callbacks.EarlyStopping)]
@@ -443,6 +441,8 @@ def on_fit(session, call: Call) -> Any:
         params["min_delta"] = abs(params["min_delta"]) if params["min_delta"] is not None \
             else None
     session.log_params(params)
+    if config.log_datasets:  # a record of its own: describing odd data costs only itself
+        session.log_params(lambda: _dataset_params(x))
 
     callback = None
     if not isinstance(user_callbacks, keras.callbacks.CallbackList):
