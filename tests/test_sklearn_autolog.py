@@ -489,8 +489,9 @@ def test_the_record_of_a_fit_with_default_options_is_complete_after_flush(
     for key, value in IRIS_LR_METRICS.items():
         assert run.data.metrics[key] == pytest.approx(value, rel=1e-9), key
     expected_tags = IRIS_LR_TAGS | ({"mlflow.log-model.history"} if log_models else set())
-    # Other frameworks imported by earlier tests in this process add their own version tags.
-    others = {k for k in run.data.tags if k.startswith("autolog.framework.")
+    # Other frameworks imported by earlier tests in this process add their own version
+    # tags, and seeds those tests set are recorded too.
+    others = {k for k in run.data.tags if k.startswith(("autolog.framework.", "autolog.seed."))
               and k != "autolog.framework.sklearn"}
     assert set(run.data.tags) - others == expected_tags
     assert run.data.tags["dataset.shape"] == "150x4"
