@@ -9,10 +9,17 @@ source packages), checked against the sha256 pinned there, and unpacked into
 ``.corpus-work/sources/<key>/``. A second call finds the archive in
 ``.corpus-work/archives/`` and only re-checks its hash. Nobody else's example code is
 kept in this repository: the manifests name a path inside an archive and that file's
-own sha256, which run_corpus.py checks before running it. The exception is kind
-``vendored``: galleries no registry package ships (LightGBM's, Keras's, PyTorch's and
-Lightning's examples), kept unmodified with their licenses in ``vendor/`` (see
-vendor/README.md); nothing is downloaded for them.
+own sha256, which run_corpus.py checks before running it.
+
+Kind ``git``: galleries no registry package ships (LightGBM's, Keras's, PyTorch's and
+Lightning's examples). Their files are never committed here (nobody else's code is
+kept in this repository, whatever its license); ``vendor/<project>/`` is a local,
+git-ignored folder filled from a clone of the source's repository at its pinned ref::
+
+    .venv/bin/python compat/corpus/fetch.py --git-dir lightgbm-4_6_0=/path/to/LightGBM
+
+A machine without them (CI: no network but the package registries) reports their
+scripts as not available; run_corpus.py runs the others.
 """
 
 from __future__ import annotations
@@ -78,19 +85,32 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def fetch_all(keys: list[str] | None = None, print_hashes: bool = False) -> dict[str, str]:
-    """Every source (or those named) fetched, checked and unpacked: key -> its folder."""
+class SourceUnavailable(Exception):
+    """A ``git`` source whose files are not on this machine (and cannot be downloaded)."""
+
+
+def fetch_all(keys: list[str] | None = None, print_hashes: bool = False,
+              missing: dict[str, str] | None = None) -> dict[str, str]:
+    """Every source (or those named) fetched, checked and unpacked: key -> its folder.
+
+    ``missing``: unavailable ``git`` sources go there (key -> why) instead of raising.
+    """
     folders = {}
     for key, source in load_sources().items():
         if keys and key not in keys:
             continue
-        folders[key] = fetch(key, source, print_hashes)
+        try:
+            folders[key] = fetch(key, source, print_hashes)
+        except SourceUnavailable as exc:
+            if missing is None:
+                raise
+            missing[key] = str(exc)
     return folders
 
 
 def fetch(key: str, source: dict, print_hashes: bool = False) -> str:
-    if source["kind"] == "vendored":
-        return _vendored(key, source)
+    if source["kind"] == "git":
+        return _git_folder(key, source)
     os.makedirs(ARCHIVES, exist_ok=True)
     archive = os.path.join(ARCHIVES, source["file"])
     if not os.path.exists(archive):
@@ -117,11 +137,32 @@ def fetch(key: str, source: dict, print_hashes: bool = False) -> str:
     return _single_top_folder(target)
 
 
-def _vendored(key: str, source: dict) -> str:
-    """A folder of this repository; its license file must sit beside the scripts."""
+def _git_folder(key: str, source: dict) -> str:
+    """The local folder of a ``git`` source, filled by `fill_from_git` (with its license)."""
     folder = os.path.join(HERE, source["folder"])
     if not os.path.isfile(os.path.join(folder, source.get("license_file", "LICENSE"))):
-        raise SystemExit(f"{key}: {folder} lacks its license file")
+        raise SourceUnavailable(
+            f"{key}: not on this machine (fill it: compat/corpus/fetch.py --git-dir "
+            f"{key}=<a clone of {source['repo']} holding {source['ref']}>)")
+    return folder
+
+
+def fill_from_git(key: str, source: dict, git_dir: str) -> str:
+    """Extract the source's ``paths`` (and license) at its ref from a local git repository."""
+    if os.path.isdir(os.path.join(git_dir, ".git")):
+        git_dir = os.path.join(git_dir, ".git")
+    paths = [source.get("license_file", "LICENSE"), *source["paths"]]
+    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "--format=tar",
+                              source["ref"], *paths], check=True, capture_output=True).stdout
+    folder = os.path.join(HERE, source["folder"])
+    os.makedirs(folder, exist_ok=True)
+    import io
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        try:
+            tar.extractall(folder, filter="data")
+        except TypeError:  # Python < 3.10.12 has no extraction filters
+            tar.extractall(folder)  # noqa: S202 (the pinned ref of a named repository)
     return folder
 
 
@@ -204,9 +245,21 @@ def main() -> None:
     parser.add_argument("keys", nargs="*", help="only these sources (default: all)")
     parser.add_argument("--print-hashes", action="store_true",
                         help="print each archive's sha256 instead of checking it")
+    parser.add_argument("--git-dir", action="append", default=[], metavar="KEY=PATH",
+                        help="fill the git source KEY from a local clone at PATH")
     args = parser.parse_args()
-    for key, folder in fetch_all(args.keys, args.print_hashes).items():
+    sources = load_sources()
+    for item in args.git_dir:
+        key, _, path = item.partition("=")
+        if sources.get(key, {}).get("kind") != "git" or not path:
+            raise SystemExit(f"--git-dir {item!r}: expected KEY=PATH with KEY a git source "
+                             f"({', '.join(k for k, s in sources.items() if s['kind'] == 'git')})")
+        print(f"{key}: {os.path.relpath(fill_from_git(key, sources[key], path), REPO)}")
+    missing: dict[str, str] = {}
+    for key, folder in fetch_all(args.keys, args.print_hashes, missing).items():
         print(f"{key}: {os.path.relpath(folder, REPO)}")
+    for why in missing.values():
+        print(why)
 
 
 if __name__ == "__main__":
