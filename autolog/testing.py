@@ -100,12 +100,7 @@ def inject_record_faults(match: str | Callable[[str], bool] | None = None
     """
     from autolog.core import runs
 
-    if match is None:
-        matches: Callable[[str], bool] = lambda name: True  # noqa: E731
-    elif isinstance(match, str):
-        matches = lambda name: fnmatch.fnmatchcase(name, match)  # noqa: E731
-    else:
-        matches = match
+    matches = _matcher(match)
     fired: list[str] = []
 
     def fault(name: str) -> None:
