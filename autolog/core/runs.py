@@ -54,13 +54,7 @@ class ActiveRun(Run):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is None:
-            status = RunStatus.FINISHED
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = RunStatus.KILLED
-        else:
-            status = RunStatus.FAILED
-        end_run(status, run_id=self.info.run_id)
+        end_run(status_after(exc), run_id=self.info.run_id)
         return False
 
     def __repr__(self) -> str:
@@ -179,6 +173,13 @@ def _record_provenance(run: ActiveRun, managed: bool) -> None:
         from autolog.core.patching import report_internal_error
 
         report_internal_error(exc, "recording the run's source and environment")
+
+
+def status_after(error: BaseException | None) -> str:
+    """How a run ends after its block: FINISHED, KILLED after Ctrl-C, else FAILED."""
+    if error is None:
+        return RunStatus.FINISHED
+    return RunStatus.KILLED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
 
 
 def end_run(status: str = RunStatus.FINISHED, run_id: str | None = None) -> None:
@@ -608,13 +609,7 @@ class TrainingSession(RunRecorder):
         finally:
             try:
                 if self.owns_run:
-                    if error is None:
-                        status = RunStatus.FINISHED
-                    elif isinstance(error, KeyboardInterrupt):
-                        status = RunStatus.KILLED
-                    else:
-                        status = RunStatus.FAILED
-                    end_run(status, run_id=self.run_id)
+                    end_run(status_after(error), run_id=self.run_id)
             finally:
                 deferred = sys.modules.get("autolog.core.deferred")
                 if deferred is not None:
