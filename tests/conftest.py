@@ -59,3 +59,15 @@ def mlflow_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def lenient(monkeypatch):
+    """Internal errors warn instead of raising (AUTOLOG_STRICT unset), warnings counted
+    afresh: for the tests of the lenient mode."""
+    from autolog.core import patching
+
+    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
+    patching._warned_causes.clear()
+    yield
+    patching._warned_causes.clear()

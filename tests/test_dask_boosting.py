@@ -220,16 +220,6 @@ def test_xgboost_in_a_worker_task_opens_no_run(boosting_autolog, client, data):
 # -- faults -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    from autolog.core import patching
-
-    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
-    yield
-    patching._warned_causes.clear()
-
-
 def _train_dask(client, data) -> tuple:
     dX, dy, _, _, X, _ = data
     lgb_model = lgb.DaskLGBMRegressor(n_estimators=3, client=client, deterministic=True,

@@ -30,14 +30,6 @@ def keras_autolog(tracking_uri):
     autolog.keras.autolog(disable=True)
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
-    yield
-    patching._warned_causes.clear()
-
-
 def data(n=128, features=6, classes=3, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, features)).astype("float32")

@@ -17,14 +17,6 @@ from autolog.testing import FailingBackend, InjectedFault, inject_hook_faults, l
 pytestmark = pytest.mark.usefixtures("fake")
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
-    yield
-    patching._warned_causes.clear()
-
-
 def enable(name="fakeml", **options):
     integration = get_integration(name)
     integration.enable(integration.config_class.from_options(options))

@@ -40,14 +40,6 @@ def sklearn_autolog(tracking_uri):
     autolog.autolog(disable=True)
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
-    yield
-    patching._warned_causes.clear()
-
-
 def runs(**kwargs):
     return autolog.search_runs(experiment_names=["Default"], **kwargs)
 

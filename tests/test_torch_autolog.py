@@ -34,14 +34,6 @@ def torch_autolog(tracking_uri):
     autolog.torch.autolog(disable=True)
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
-    yield
-    patching._warned_causes.clear()
-
-
 @pytest.fixture(scope="module")
 def digits():
     from sklearn.datasets import load_digits

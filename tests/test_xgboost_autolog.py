@@ -15,7 +15,7 @@ np = pytest.importorskip("numpy")
 from _fault_matrix import each_hook_fails_in_turn, failing_store_changes_nothing  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core import context, patching  # noqa: E402
+from autolog.core import context  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +38,6 @@ def data():
 
     X, y = load_breast_cancer(return_X_y=True)
     return X[:400], y[:400], X[400:], y[400:]
-
-
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
-    yield
-    patching._warned_causes.clear()
 
 
 def only_run():
