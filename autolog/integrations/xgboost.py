@@ -177,19 +177,29 @@ def _name(value: Any) -> Any:
     return param_value(value)
 
 
-def on_train(session: Any, call: Any) -> Any:
-    """``xgboost.train``: params, datasets, the callback, then importance and the model."""
-    from autolog.integrations._boosting import flatten_params, log_datasets
+def _train_params(call: Any, values: tuple[str, ...], functions: tuple[str, ...]
+                  ) -> dict[str, Any]:
+    """``params`` flattened, plus the call's own arguments: ``values`` as given, and the
+    ``functions`` passed (custom objective, metric) by name."""
+    from autolog.integrations._boosting import flatten_params
 
-    config = session.config
-    params = call.argument("params")
-    logged = flatten_params(params)
-    for key in ("num_boost_round", "early_stopping_rounds", "maximize"):
+    logged = flatten_params(call.argument("params"))
+    for key in values:
         logged.setdefault(key, call.argument(key))
-    for key in ("obj", "custom_metric", "feval"):
+    for key in functions:
         value = call.argument(key)
         if value is not None:
             logged.setdefault(key, _name(value))
+    return logged
+
+
+def on_train(session: Any, call: Any) -> Any:
+    """``xgboost.train``: params, datasets, the callback, then importance and the model."""
+    from autolog.integrations._boosting import log_datasets
+
+    config = session.config
+    logged = _train_params(call, ("num_boost_round", "early_stopping_rounds", "maximize"),
+                           ("obj", "custom_metric", "feval"))
     session.log_params(logged)
     if config.log_datasets:
         log_datasets(session, [("train", call.argument("dtrain")), *_named_evals(call)])
@@ -252,16 +262,11 @@ def on_dask_train(session: Any, call: Any) -> Any:
     """``xgboost.dask.train``: params, then in this (the client) process the returned
     ``history`` per iteration, the early-stopping summary, importance and the booster. The
     workers' own ``xgboost.train`` calls record nothing (`outside_dask_worker`)."""
-    from autolog.integrations._boosting import flatten_params, log_datasets
+    from autolog.integrations._boosting import log_datasets
 
     config = session.config
-    logged = flatten_params(call.argument("params"))
-    for key in ("num_boost_round", "early_stopping_rounds"):
-        logged.setdefault(key, call.argument(key))
-    for key in ("obj", "custom_metric"):
-        value = call.argument(key)
-        if value is not None:
-            logged.setdefault(key, _name(value))
+    logged = _train_params(call, ("num_boost_round", "early_stopping_rounds"),
+                           ("obj", "custom_metric"))
     session.log_params(logged)
     if config.log_datasets:
         log_datasets(session, [("train", call.argument("dtrain")), *_named_evals(call)])
