@@ -13,8 +13,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from autolog.core.client import Client
-from autolog.core.context import get_tracking_uri, set_experiment, set_tracking_uri
 from autolog.core.entities import Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag
 from autolog.core.errors import (
     AutologException,
@@ -25,7 +23,9 @@ from autolog.core.errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
-from autolog.core.fluent import (
+from autolog.core.tracking.client import Client
+from autolog.core.tracking.context import get_tracking_uri, set_experiment, set_tracking_uri
+from autolog.core.tracking.fluent import (
     flush,
     get_experiment_by_name,
     get_metric_history,
@@ -43,16 +43,16 @@ from autolog.core.fluent import (
     set_tag,
     set_tags,
 )
-from autolog.core.runs import active_run, end_run, last_active_run, start_run
+from autolog.core.tracking.runs import active_run, end_run, last_active_run, start_run
 
 __version__ = "0.1.0"
 
 # Names resolved on first use, so that `import autolog` stays light.
 _LAZY_ATTRIBUTES = {
-    "autolog": ("autolog.core.integration", "autolog"),
-    "status": ("autolog.core.integration", "status"),
-    "load_model": ("autolog.core.models", "load_model"),
-    "register_model": ("autolog.core.models", "register_model"),
+    "autolog": ("autolog.core.patching.integration", "autolog"),
+    "status": ("autolog.core.patching.integration", "status"),
+    "load_model": ("autolog.models", "load_model"),
+    "register_model": ("autolog.models", "register_model"),
 }
 _LAZY_MODULES = {
     "sklearn": "autolog.integrations.sklearn",
@@ -63,7 +63,7 @@ _LAZY_MODULES = {
     "torch": "autolog.integrations.torch",
     "pytorch": "autolog.integrations.torch",
     "lightning": "autolog.integrations.lightning",
-    "pyfunc": "autolog.core.pyfunc",
+    "pyfunc": "autolog.models.pyfunc",
     "testing": "autolog.testing",
 }
 

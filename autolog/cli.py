@@ -164,8 +164,8 @@ def require_store(ctx: click.Context, uri: str | None, given_by: str | None = No
     ``given_by`` names the option that gave ``uri`` (default: the group's
     --tracking-uri, or AUTOLOG_TRACKING_URI when it came from the environment).
     """
-    from autolog.core import context
     from autolog.core.errors import AutologException, StoreNotFoundError
+    from autolog.core.tracking import context
 
     try:
         context.require_store(uri or None)
@@ -421,7 +421,7 @@ def _echo_source(tags: dict[str, str]) -> None:
     import json
     import shlex
 
-    from autolog.core import provenance as p
+    from autolog.core.tracking import provenance as p
 
     rows = []
     if p.TAG_ARGV in tags:
@@ -498,8 +498,8 @@ def status_command(ctx: click.Context) -> None:
 
 def _store_state() -> str:
     """`` (no store there yet: ...)`` when the current store does not exist, else ""."""
-    from autolog.core import context
     from autolog.core.errors import AutologException, StoreNotFoundError
+    from autolog.core.tracking import context
 
     try:
         context.require_store()

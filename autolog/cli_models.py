@@ -21,7 +21,7 @@ __all__ = ["models"]
 def _client(ctx: click.Context, tracking_uri: str | None):
     """A Client on the store to read, which must exist: listing never creates one."""
     from autolog.cli import require_store
-    from autolog.core.client import Client
+    from autolog.core.tracking.client import Client
 
     uri, given_by = tracking_uri, "models --tracking-uri" if tracking_uri else None
     if uri is None:

@@ -340,7 +340,7 @@ def _enable_autolog(autolog_options: dict[str, Any]) -> None:
 
 def _register_script_arguments() -> None:
     """The script's argparse/click options become params of the wrapping run."""
-    from autolog.core.integration import register_integration
+    from autolog.core.patching.integration import register_integration
     from autolog.integrations import script_args
 
     register_integration(script_args.ScriptArgumentsIntegration)
@@ -349,7 +349,7 @@ def _register_script_arguments() -> None:
 def _stop_script_arguments() -> None:
     """Record no more parses, and unwrap argparse/click (a caller that lives on)."""
     import autolog
-    from autolog.core.integration import get_integration
+    from autolog.core.patching.integration import get_integration
     from autolog.integrations import script_args
 
     script_args.record_into(None)
@@ -364,7 +364,7 @@ def _stop_script_arguments() -> None:
 
 def _start_wrapping_run(target: str, args: Sequence[str], module: bool, options: LaunchOptions):
     import autolog
-    from autolog.core import provenance
+    from autolog.core.tracking import provenance
 
     entry_point = f"-m {target}" if module else target
     if module:
@@ -478,7 +478,7 @@ def _reported_as_store_error(exc: Exception, cause: str) -> bool:
 
 def _announce(run: Any, status: str) -> None:
     """One closing line on stderr: which run, which store, how to look at it."""
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     uri = run.uri if run is not None else context.get_tracking_uri()
     store = ""

@@ -1,4 +1,4 @@
-"""``autolog rerun RUN_ID``: run again what produced a run (see `autolog.core.provenance`).
+"""``autolog rerun RUN_ID``: run again what produced a run (see `autolog.core.tracking.provenance`).
 
     autolog rerun RUN_ID [--in-place | --worktree DIR] [--force] [-P key=value ...]
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import click
 
-from autolog.core import provenance as p
+from autolog.core.tracking import provenance as p
 
 
 class RerunError(Exception):

@@ -98,7 +98,7 @@ def inject_record_faults(match: str | Callable[[str], bool] | None = None
     (metrics callbacks, the model) are still logged and training is unchanged. Yields
     the names of the records made to fail, as they fail.
     """
-    from autolog.core import runs
+    from autolog.core.tracking import runs
 
     matches = _matcher(match)
     fired: list[str] = []
@@ -118,7 +118,7 @@ def inject_record_faults(match: str | Callable[[str], bool] | None = None
 
 def list_hooks(integration: str | None = None) -> list[str]:
     """The ids (``module.qualname``) of the hooks of the registered integrations' patches."""
-    from autolog.core import integration as registry
+    from autolog.core.patching import integration as registry
 
     names = [integration] if integration is not None else registry.integration_names()
     hooks: list[str] = []
@@ -167,7 +167,7 @@ def failing_store(uri: str = "failing:") -> Iterator[FailingBackend]:
     """Make ``uri``, served by a `FailingBackend`, the tracking URI while the block runs;
     the previous tracking URI (and experiment) come back after, and the store is forgotten.
     Yields the backend."""
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     backend = FailingBackend(uri)
     previous_uri, previous_experiment = context._tracking_uri, context._experiment_id

@@ -46,11 +46,11 @@ def _wrap(owner, attribute: str, name: str) -> None:
 
 
 def instrument() -> None:
-    import autolog.core.deferred as deferred
-    import autolog.core.models as models
     import autolog.core.patching as patching
-    import autolog.core.runs as runs
+    import autolog.core.tracking.deferred as deferred
+    import autolog.core.tracking.runs as runs
     import autolog.integrations.sklearn as sk
+    import autolog.models as models
 
     session = runs.TrainingSession
     _wrap(session, "open", "session open (run choice, session tags)")

@@ -22,9 +22,9 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
 import autolog  # noqa: E402
-from autolog.core import provenance  # noqa: E402
 from autolog.core.config import AutologConfig  # noqa: E402
-from autolog.core.runs import TrainingSession  # noqa: E402
+from autolog.core.tracking import provenance  # noqa: E402
+from autolog.core.tracking.runs import TrainingSession  # noqa: E402
 
 
 def _open_close_ms(n: int) -> list[float]:

@@ -63,7 +63,7 @@ def an_early_record_failing_costs_only_itself(
     alone (lenient mode): exactly one warning, naming it; the run still gets the metrics
     its callbacks log and, when ``model``, the model."""
     import autolog
-    from autolog.core import context
+    from autolog.core.tracking import context
     from autolog.testing import inject_record_faults
 
     for record in records:

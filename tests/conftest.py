@@ -15,7 +15,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def tracking_uri(tmp_path, monkeypatch):
     """A fresh embedded store in tmp_path, current for the test; runs left open are ended."""
     import autolog
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     uri = str(tmp_path / "autolog-runs")
     monkeypatch.setenv("AUTOLOG_TRACKING_URI", uri)
@@ -32,7 +32,7 @@ def tracking_uri(tmp_path, monkeypatch):
 def memory_uri(tmp_path):
     """A fresh in-process store (a distinct named memory store per test)."""
     import autolog
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     uri = f"memory:{tmp_path.name}"
     autolog.set_tracking_uri(uri)

@@ -188,7 +188,7 @@ def _listing(root: Path) -> list[str]:
 @pytest.fixture
 def empty_folder(tmp_path, monkeypatch):
     """The working directory is an empty folder; no tracking URI is set anywhere."""
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     monkeypatch.delenv("AUTOLOG_TRACKING_URI", raising=False)
     monkeypatch.chdir(tmp_path)

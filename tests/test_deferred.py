@@ -8,7 +8,7 @@ import time
 import pytest
 
 import autolog
-from autolog.core import deferred
+from autolog.core.tracking import deferred
 
 
 def test_flush_and_reads_wait_for_deferred_work(tracking_uri, tmp_path):
@@ -47,7 +47,7 @@ def test_a_failing_job_is_reported_at_the_next_wait(monkeypatch):
 LATE_FIGURE_SCRIPT = """
 import os, time
 import autolog
-from autolog.core import deferred, fluent
+from autolog.core.tracking import deferred, fluent
 
 class SlowFigure:  # still drawing when the script has ended and exit is under way
     def savefig(self, path):

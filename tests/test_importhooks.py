@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from autolog.core.importhooks import when_imported
+from autolog.core.patching.importhooks import when_imported
 
 
 def _write_module(tmp_path, name, body="VALUE = 42\n"):

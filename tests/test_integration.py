@@ -8,9 +8,9 @@ import warnings
 import pytest
 from _fakeml_support import fake, runs  # noqa: F401
 
-from autolog.core import integration as registry
 from autolog.core.errors import AutologWarning
-from autolog.core.integration import (
+from autolog.core.patching import integration as registry
+from autolog.core.patching.integration import (
     Integration,
     IntegrationStatus,
     autolog,
@@ -225,7 +225,7 @@ def test_on_module_imported_runs_once_for_a_module_already_imported():
 
     from _fakeml_support import unregister
 
-    from autolog.core.integration import register_integration
+    from autolog.core.patching.integration import register_integration
 
     seen = []
 

@@ -201,8 +201,8 @@ def test_subclassed_model_and_its_saved_model(tracking_uri):
     assert [s for s, _ in history(run, "loss")] == [0, 1]
     loaded = autolog.load_model(f"runs:/{run.info.run_id}/model")
     assert isinstance(loaded, TwoLayer)  # with get_config: the whole model, as .keras
-    conf = autolog.core.models.read_model_metadata(
-        autolog.core.models.resolve_model_uri(f"runs:/{run.info.run_id}/model")).flavors
+    conf = autolog.models.read_model_metadata(
+        autolog.models.resolve_model_uri(f"runs:/{run.info.run_id}/model")).flavors
     assert conf["keras"]["save_format"] == "keras" and "python_function" in conf
     np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0),
                                rtol=1e-6)
@@ -250,8 +250,8 @@ def test_subclassed_model_without_get_config_is_logged_as_weights(tracking_uri):
     load_model says how to load it, and loads it into a model rebuilt in code."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the custom train_step uses tf.GradientTape")
-    from autolog.core import models
-    from autolog.flavors import keras as keras_flavor
+    from autolog import models
+    from autolog.models.flavors import keras as keras_flavor
 
     keras_flavor._warned_classes.discard(f"{__name__}.AutoEncoder")
     autolog.keras.autolog(log_models=True)
@@ -513,7 +513,7 @@ def test_integration_module_imports_no_framework():
         import autolog
         start = time.perf_counter()
         autolog.autolog()
-        import autolog.integrations.keras, autolog.flavors.keras
+        import autolog.integrations.keras, autolog.models.flavors.keras
         assert "keras" not in sys.modules and "tensorflow" not in sys.modules
         assert "numpy" not in sys.modules
         print(autolog.keras.KerasIntegration.module)

@@ -52,7 +52,7 @@ def autolog_run(
 @pytest.fixture
 def isolated_registry(monkeypatch):
     """For run_script in this process: the integrations it registers go with the test."""
-    from autolog.core import integration
+    from autolog.core.patching import integration
 
     monkeypatch.setattr(integration, "_specs", dict(integration._specs))
     monkeypatch.setattr(integration, "_instances", dict(integration._instances))

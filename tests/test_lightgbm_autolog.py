@@ -15,7 +15,7 @@ np = pytest.importorskip("numpy")
 from _fault_matrix import each_hook_fails_in_turn, failing_store_changes_nothing  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core import context  # noqa: E402
+from autolog.core.tracking import context  # noqa: E402
 
 QUIET = {"verbose": -1, "num_threads": 1}
 
@@ -370,7 +370,7 @@ def test_failing_backend_leaves_training_identical(lgb_autolog, data):
 def test_import_is_lazy():
     code = ("import sys, autolog; autolog.lightgbm.autolog(); "
             "import autolog.integrations.lightgbm, "
-            "autolog.flavors.lightgbm; "
+            "autolog.models.flavors.lightgbm; "
             "assert 'lightgbm' not in sys.modules and 'numpy' not in sys.modules, "
             "[m for m in ('lightgbm', 'numpy') if m in sys.modules]")
     env = dict(os.environ, AUTOLOG_TRACKING_URI="memory:")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from autolog.backends.memory import MemoryBackend
-from autolog.core.logger import RunLogger, WriteFailedError
+from autolog.core.tracking.logger import RunLogger, WriteFailedError
 
 
 class SlowBackend(MemoryBackend):

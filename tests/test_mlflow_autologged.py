@@ -19,7 +19,7 @@ np = pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
 
 import autolog  # noqa: E402
-from autolog.core import context  # noqa: E402
+from autolog.core.tracking import context  # noqa: E402
 from autolog.sync import TAG_SOURCE_RUN_ID, sync  # noqa: E402
 
 # Tags that name the run, the host or the moment it was made: they differ between the

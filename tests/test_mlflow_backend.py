@@ -19,13 +19,13 @@ pytest.importorskip("mlflow")
 
 import autolog  # noqa: E402
 from autolog.backends.mlflow import MlflowBackend  # noqa: E402
-from autolog.core import context  # noqa: E402
 from autolog.core.entities import Metric, Param, RunTag  # noqa: E402
 from autolog.core.errors import (  # noqa: E402
     InvalidInputError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
 )
+from autolog.core.tracking import context  # noqa: E402
 
 
 def _reset():
@@ -243,7 +243,7 @@ def test_registry_against_the_server(server_uri, mlflow_server, tmp_path):
     assert registered.aliases == {"champion": "3"}
     assert name in [m.name for m in client.search_registered_models(f"name = '{name}'")]
     # models:/ URIs resolve through the backend
-    from autolog.core.models import get_model_version_for_uri, resolve_model_uri
+    from autolog.models import get_model_version_for_uri, resolve_model_uri
 
     assert get_model_version_for_uri(f"models:/{name}@champion").version == "3"
     assert get_model_version_for_uri(f"models:/{name}/Production").version == "2"
@@ -258,7 +258,7 @@ def test_registry_against_the_server(server_uri, mlflow_server, tmp_path):
 
 
 def test_sklearn_model_logged_directly_loads_with_mlflow(server_uri, mlflow_server):
-    sk_flavor = pytest.importorskip("autolog.flavors.sklearn")
+    sk_flavor = pytest.importorskip("autolog.models.flavors.sklearn")
     import mlflow
     import numpy as np
     from sklearn.linear_model import LogisticRegression

@@ -17,10 +17,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import autolog
-from autolog import InvalidInputError, ResourceNotFoundError
-from autolog.core import models
-from autolog.core.signature import ModelSignature, Schema, TensorSpec, infer_signature
-from autolog.flavors import sklearn as sk_flavor
+from autolog import InvalidInputError, ResourceNotFoundError, models
+from autolog.models.flavors import sklearn as sk_flavor
+from autolog.models.signature import ModelSignature, Schema, TensorSpec, infer_signature
 
 
 @pytest.fixture(scope="module")
@@ -240,8 +239,8 @@ def test_signature_module_imports_without_numpy():
     import subprocess
     import sys
 
-    code = ("import sys; import autolog.core.signature, autolog.core.models, "
-            "autolog.flavors.sklearn, autolog.core.pyfunc; "
+    code = ("import sys; import autolog.models.signature, autolog.models, "
+            "autolog.models.flavors.sklearn, autolog.models.pyfunc; "
             "bad = {'numpy', 'pandas', 'sklearn'} & set(sys.modules); "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

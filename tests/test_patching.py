@@ -15,7 +15,7 @@ import pytest
 from _fakeml_support import fake, runs  # noqa: F401
 
 from autolog.core import patching
-from autolog.core.integration import get_integration
+from autolog.core.patching.integration import get_integration
 
 pytestmark = pytest.mark.usefixtures("fake")
 

@@ -11,7 +11,7 @@ from _fakeml_support import fake, runs  # noqa: F401
 
 from autolog.core import patching
 from autolog.core.errors import AutologWarning
-from autolog.core.integration import get_integration
+from autolog.core.patching.integration import get_integration
 from autolog.testing import FailingBackend, InjectedFault, inject_hook_faults, list_hooks
 
 pytestmark = pytest.mark.usefixtures("fake")
@@ -268,7 +268,7 @@ def test_failing_backend_raises_everywhere():
 
 def test_failing_store_routes_to_a_failing_backend_then_restores(memory_uri):
     import autolog
-    from autolog.core import context
+    from autolog.core.tracking import context
     from autolog.testing import FailingBackend, failing_store
 
     autolog.set_experiment("kept")
@@ -287,7 +287,7 @@ def test_failing_store_routes_to_a_failing_backend_then_restores(memory_uri):
 def test_a_forgotten_store_leaves_no_writer_thread_behind(memory_uri):
     import threading
 
-    from autolog.core import context
+    from autolog.core.tracking import context
     from autolog.testing import failing_store
 
     def writers():

@@ -206,9 +206,9 @@ def test_runs_show_prints_the_source_section(tmp_path):
 def test_managed_run_open_close_stays_cheap(tmp_path, monkeypatch):
     """Budget: <= 3 ms median (benchmarks/bench_provenance.py); loose here against noise."""
     import autolog
-    from autolog.core import provenance
     from autolog.core.config import AutologConfig
-    from autolog.core.runs import TrainingSession
+    from autolog.core.tracking import provenance
+    from autolog.core.tracking.runs import TrainingSession
 
     repo = make_repo(tmp_path, {"x.py": "x = 1\n"})
     monkeypatch.chdir(repo)
@@ -232,7 +232,7 @@ def test_managed_run_open_close_stays_cheap(tmp_path, monkeypatch):
 
 def test_an_installed_tool_is_not_the_users_code(tmp_path, monkeypatch):
     """``python -m pytest`` or ``jupyter``: the code lives in the cwd, not beside the tool."""
-    from autolog.core import provenance
+    from autolog.core.tracking import provenance
 
     tool = pytest.__file__  # a file of an installed distribution
     script = tmp_path / "train.py"

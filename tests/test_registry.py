@@ -15,7 +15,7 @@ import autolog
 from autolog import InvalidInputError, ResourceNotFoundError
 from autolog.cli_models import models as models_cli
 from autolog.core.entities import ModelVersion
-from autolog.flavors import sklearn as sk_flavor
+from autolog.models.flavors import sklearn as sk_flavor
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_register_model_creates_versions(tracking_uri, fitted):
     assert version.description == ""
     assert autolog.register_model(info.model_uri, "churn").version == "2"
     # a local directory registers too, and keeps the run id from its MLmodel
-    local = autolog.core.models.resolve_model_uri(info.model_uri)
+    local = autolog.models.resolve_model_uri(info.model_uri)
     third = autolog.register_model(local, "churn")
     assert third.version == "3" and third.run_id == run.info.run_id
     client = autolog.Client()
@@ -88,9 +88,9 @@ def test_stage_transitions_and_latest_versions(tracking_uri, fitted):
     ]
     assert [v.version for v in client.get_latest_versions("churn", stages=["Production"])] == ["3"]
     assert client.get_latest_versions("churn", stages=["None"]) == []
-    assert autolog.core.models.get_model_version_for_uri("models:/churn/Production").version == "3"
-    assert autolog.core.models.get_model_version_for_uri("models:/churn/archived").version == "2"
-    assert autolog.core.models.get_model_version_for_uri("models:/churn/latest").version == "4"
+    assert autolog.models.get_model_version_for_uri("models:/churn/Production").version == "3"
+    assert autolog.models.get_model_version_for_uri("models:/churn/archived").version == "2"
+    assert autolog.models.get_model_version_for_uri("models:/churn/latest").version == "4"
     np.testing.assert_array_equal(autolog.load_model("models:/churn/Production").predict(X),
                                   model.predict(X))
     with pytest.raises(InvalidInputError, match="Stagin"):

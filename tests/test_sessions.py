@@ -14,7 +14,7 @@ import pytest
 from _fakeml_support import FAKE_FRAMEWORKS, REPO, fake  # noqa: F401
 
 import autolog
-from autolog.core.runs import RunRecorder, recorder_for_model, remember_model
+from autolog.core.tracking.runs import RunRecorder, recorder_for_model, remember_model
 
 pytestmark = pytest.mark.usefixtures("fake")
 
@@ -24,7 +24,7 @@ class Estimatorish:
 
 
 def _enable(**options):
-    from autolog.core.integration import get_integration
+    from autolog.core.patching.integration import get_integration
 
     integration = get_integration("fakeml")
     integration.enable(integration.config_class.from_options(options))
@@ -58,8 +58,8 @@ def test_managed_run_per_training_call_with_core_metrics_and_tags():
 def test_log_environment_off_leaves_host_and_python_out():
     import fakeml as fw
 
-    from autolog.core import provenance
-    from autolog.core.integration import integration_autolog
+    from autolog.core.patching.integration import integration_autolog
+    from autolog.core.tracking import provenance
 
     integration_autolog("fakeml")(log_environment=False)
     try:
@@ -76,7 +76,7 @@ def test_warn_once_warns_once_and_logs_the_repeats_quietly(caplog):
     import logging
     import warnings
 
-    from autolog.core import runs
+    from autolog.core.tracking import runs
 
     runs._warned.discard("test-cause")
     with caplog.at_level(logging.DEBUG, logger="autolog"), \
@@ -147,8 +147,8 @@ def test_two_threads_training_without_runs_get_two_runs():
 
 
 def test_resume_run_continues_an_earlier_run():
-    from autolog.core.integration import get_integration
     from autolog.core.patching import Patch
+    from autolog.core.patching.integration import get_integration
 
     integration = get_integration("fakeml")
     steps = {}
@@ -192,8 +192,8 @@ def test_resume_run_continues_an_earlier_run():
 
 
 def test_skip_class_leaves_that_class_unpatched():
-    from autolog.core.integration import get_integration
     from autolog.core.patching import SubclassPatch
+    from autolog.core.patching.integration import get_integration
 
     integration = get_integration("fakeml")
     seen = []
@@ -232,7 +232,7 @@ def test_model_link_is_weak_and_leaves_the_object_untouched():
     import gc
 
     gc.collect()
-    from autolog.core import runs
+    from autolog.core.tracking import runs
 
     assert len(runs._model_runs) == 0
 
@@ -252,7 +252,7 @@ def test_recorder_skips_bad_keys_and_conflicting_params_with_a_warning(monkeypat
 FORK_CODE = """
 import os, sys, autolog
 import fakeml
-from autolog.core.integration import get_integration, register_integration
+from autolog.core.patching.integration import get_integration, register_integration
 import fakeml_autolog
 register_integration(fakeml_autolog.FakeMLIntegration)
 autolog.set_tracking_uri(sys.argv[1])
@@ -287,7 +287,7 @@ def test_forked_child_does_not_write_into_the_parents_run(tmp_path):
 
 SIGTERM_CODE = """
 import sys, time, autolog
-from autolog.core.runs import install_signal_handlers
+from autolog.core.tracking.runs import install_signal_handlers
 autolog.set_tracking_uri(sys.argv[1])
 run = autolog.start_run()
 install_signal_handlers()
@@ -311,7 +311,7 @@ def test_sigterm_ends_active_runs_killed(tmp_path):
 
 FORK_EXIT_CODE = """
 import os, sys, autolog
-from autolog.core import provenance
+from autolog.core.tracking import provenance
 autolog.set_tracking_uri("memory:fork")
 autolog.autolog()
 with autolog.start_run() as first:

@@ -389,7 +389,7 @@ def test_core_subclass_patch_on_a_mixin_keeps_every_init_subclass():
 def test_input_example_with_and_without_signature(with_signature):
     """``log_model_signatures=False`` means no signature, also when an input example is
     logged (the core would otherwise infer one from the example)."""
-    from autolog.core.models import read_model_metadata, resolve_model_uri
+    from autolog.models import read_model_metadata, resolve_model_uri
 
     X, y = load_iris(return_X_y=True)
     autolog.sklearn.autolog(log_input_examples=True, log_model_signatures=with_signature)
@@ -463,7 +463,7 @@ def test_the_record_of_a_fit_with_default_options_is_complete_after_flush(
     returns -- read straight from the store, not through a read that settles first.
     The expected record was taken from the code before the per-fit cost work (issue 19):
     taking work off the user's thread must drop nothing."""
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     monkeypatch.chdir(tmp_path)  # no git work tree: the same tags wherever the suite runs
     autolog.autolog(log_models=log_models)

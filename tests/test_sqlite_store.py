@@ -441,7 +441,7 @@ def test_a_read_only_directory_is_named(tmp_path):
 
 def test_client_reads_of_a_mistyped_store_create_nothing(tmp_path):
     import autolog
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     uri = str(tmp_path / "autolog-rusn")
     client = autolog.Client(uri)

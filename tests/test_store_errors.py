@@ -16,8 +16,9 @@ import pytest
 
 import autolog
 from autolog.backends import sqlite as sqlite_module
-from autolog.core import context, logger, patching
+from autolog.core import patching
 from autolog.core.errors import AutologWarning, StoreUnavailableError
+from autolog.core.tracking import context, logger
 
 REPO = Path(__file__).resolve().parent.parent
 

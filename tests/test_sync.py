@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import autolog
-from autolog.core import context
+from autolog.core.tracking import context
 from autolog.sync import TAG_SOURCE_RUN_ID, sync
 
 
@@ -55,7 +55,7 @@ def _populate(tmp_path, experiment):
     with autolog.start_run(run_name="failed") as failed:
         autolog.log_param("x", "y")
     autolog.end_run()
-    from autolog.core.client import Client
+    from autolog.core.tracking.client import Client
 
     Client().set_terminated(failed.info.run_id, "FAILED", failed.info.end_time)
     return parent, child, failed
@@ -197,7 +197,7 @@ def test_running_run_is_completed_by_a_later_sync(tracking_uri, mlflow_server):
 
 
 def test_sklearn_model_synced_loads_with_mlflow(tracking_uri, mlflow_server):
-    sk_flavor = pytest.importorskip("autolog.flavors.sklearn")
+    sk_flavor = pytest.importorskip("autolog.models.flavors.sklearn")
     import mlflow
     import numpy as np
     from sklearn.tree import DecisionTreeRegressor

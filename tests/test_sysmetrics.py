@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from autolog.core.sysmetrics import SystemMetricsMonitor
+from autolog.core.tracking.sysmetrics import SystemMetricsMonitor
 
 HOST_NAMES = {
     "system/cpu_utilization_percentage",

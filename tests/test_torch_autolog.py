@@ -127,7 +127,7 @@ def test_mlp_on_digits_epochs_losses_params_model(digits):
     loaded = autolog.torch.load_model(f"runs:/{run.info.run_id}/model")
     assert isinstance(loaded, nn.Sequential)
     # the state dict file alone loads with weights_only=True
-    local = autolog.core.models.resolve_model_uri(f"runs:/{run.info.run_id}/model")
+    local = autolog.models.resolve_model_uri(f"runs:/{run.info.run_id}/model")
     torch.load(os.path.join(local, "data", "state_dict.pth"), weights_only=True)
 
 
@@ -625,7 +625,7 @@ def test_a_new_run_after_end_run(digits):
 def test_disable_removes_every_hook():
     import torch.optim.optimizer as optim_module
 
-    integration = autolog.core.integration.get_integration("torch")
+    integration = autolog.core.patching.integration.get_integration("torch")
     assert integration.applied_patches
     assert len(optim_module._global_optimizer_post_hooks) >= 1
     autolog.torch.autolog(disable=True)
@@ -715,7 +715,7 @@ def test_integration_module_imports_no_framework():
     code = """
 import sys, autolog
 autolog.autolog()
-import autolog.integrations.torch, autolog.integrations.lightning, autolog.flavors.torch
+import autolog.integrations.torch, autolog.integrations.lightning, autolog.models.flavors.torch
 assert "torch" not in sys.modules and "numpy" not in sys.modules, "imported a framework"
 assert "lightning" not in sys.modules
 """

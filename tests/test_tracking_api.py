@@ -171,7 +171,7 @@ def test_threads_have_their_own_active_run(tracking_uri):
 
 
 def test_experiment_env_var(tmp_path, monkeypatch):
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     monkeypatch.setenv("AUTOLOG_EXPERIMENT_NAME", "from-env")
     autolog.set_tracking_uri(str(tmp_path / "store"))

@@ -15,7 +15,7 @@ np = pytest.importorskip("numpy")
 from _fault_matrix import each_hook_fails_in_turn, failing_store_changes_nothing  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core import context  # noqa: E402
+from autolog.core.tracking import context  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_classifier_one_run_params_metrics_importance_model(xgb_autolog, data):
     np.testing.assert_array_equal(loaded.predict_proba(Xv), model.predict_proba(Xv))
     np.testing.assert_array_equal(loaded.predict(Xv), model.predict(Xv))
     assert autolog.load_model(f"runs:/{run.info.run_id}/model").__class__ is xgb.XGBClassifier
-    from autolog.core.runs import recorder_for_model
+    from autolog.core.tracking.runs import recorder_for_model
 
     assert recorder_for_model(model).run_id == run.info.run_id
 
@@ -102,7 +102,7 @@ def test_regressor_and_pyfunc(xgb_autolog, data):
                                                  verbose=False)
     run = only_run()
     assert len(history(run.info.run_id, "validation_0-rmse")) == 5
-    import autolog.core.pyfunc as pyfunc
+    import autolog.models.pyfunc as pyfunc
 
     loaded = pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     np.testing.assert_allclose(loaded.predict(Xv), model.predict(Xv))
@@ -434,7 +434,7 @@ def test_user_callback_list_not_mutated(xgb_autolog, data):
 
 def test_import_is_lazy():
     code = ("import sys, autolog; autolog.xgboost.autolog(); import autolog.integrations.xgboost, "
-            "autolog.flavors.xgboost; "
+            "autolog.models.flavors.xgboost; "
             "assert 'xgboost' not in sys.modules and 'numpy' not in sys.modules, "
             "[m for m in ('xgboost', 'numpy') if m in sys.modules]")
     env = dict(os.environ, AUTOLOG_TRACKING_URI="memory:")

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Call, Patch, guard
-from autolog.core.runs import RunRecorder, recorder_for_model, remember_model
+from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.tracking.runs import RunRecorder, recorder_for_model, remember_model
 
 __all__ = ["AutologCallback", "KerasConfig", "KerasIntegration", "autolog", "load_model",  # noqa: F822
            "log_model", "save_model"]
@@ -199,7 +199,7 @@ def _make_callback_class() -> type:
 
         # -- helpers ---------------------------------------------------------------------
         def _explicit_recorder(self) -> RunRecorder:
-            from autolog.core.runs import active_run, start_run
+            from autolog.core.tracking.runs import active_run, start_run
 
             run = active_run()
             if run is None:
@@ -209,7 +209,7 @@ def _make_callback_class() -> type:
         def _end_owned_run(self) -> None:
             run, self._owned_run = self._owned_run, None
             if run is not None:
-                from autolog.core.runs import end_run
+                from autolog.core.tracking.runs import end_run
 
                 end_run(run_id=run.info.run_id)
 
@@ -366,7 +366,7 @@ def _dataset_params(x: Any) -> dict[str, Any]:
 
 
 def _tensor_spec(value: Any, name: str | None = None):
-    from autolog.core.signature import TensorSpec
+    from autolog.models.signature import TensorSpec
 
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
@@ -383,7 +383,7 @@ def _tensor_spec(value: Any, name: str | None = None):
 def _signature(model: Any, x: Any):
     """A tensor signature from the model's symbolic inputs/outputs (functional and built
     Sequential models), else the inputs from the training array; never runs the model."""
-    from autolog.core.signature import ModelSignature, Schema
+    from autolog.models.signature import ModelSignature, Schema
 
     def specs(tensors: Any) -> list | None:
         if tensors is None:
@@ -523,21 +523,21 @@ autolog = integration_autolog(INTEGRATION)
 
 
 def log_model(model: Any, name: str = "model", **kwargs: Any):
-    """`autolog.flavors.keras.log_model`: log a Keras model into the active run."""
-    from autolog.flavors import keras as flavor
+    """`autolog.models.flavors.keras.log_model`: log a Keras model into the active run."""
+    from autolog.models.flavors import keras as flavor
 
     return flavor.log_model(model, name, **kwargs)
 
 
 def save_model(model: Any, path: Any, **kwargs: Any):
-    """`autolog.flavors.keras.save_model`: save a Keras model as a model directory."""
-    from autolog.flavors import keras as flavor
+    """`autolog.models.flavors.keras.save_model`: save a Keras model as a model directory."""
+    from autolog.models.flavors import keras as flavor
 
     return flavor.save_model(model, path, **kwargs)
 
 
 def load_model(model_uri: Any, **kwargs: Any):
-    """`autolog.flavors.keras.load_model`: load a Keras model from a model URI."""
-    from autolog.flavors import keras as flavor
+    """`autolog.models.flavors.keras.load_model`: load a Keras model from a model URI."""
+    from autolog.models.flavors import keras as flavor
 
     return flavor.load_model(model_uri, **kwargs)

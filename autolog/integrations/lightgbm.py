@@ -11,7 +11,7 @@ What one outermost training call records (the core adds duration, resources and 
   (iterations run) and the best iteration's metrics once more at the step after the last;
 * feature importance (``importance_types``: split, gain) as JSON, a bar chart of ``gain``
   as PNG; datasets: shape, type and digest tags; the model in LightGBM's text format
-  (`autolog.flavors.lightgbm`).
+  (`autolog.models.flavors.lightgbm`).
 
 ``callback()`` is also the explicit, patch-free way::
 
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, guard
+from autolog.core.patching.integration import Integration, integration_autolog
 from autolog.integrations._boosting import MetricHistory, metric_keys, recorder_for_active_run
 
 __all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog", "callback",
@@ -209,7 +209,7 @@ def on_dask_fit(session: Any, call: Any) -> Any:
     history from ``evals_result_``, the early-stopping summary, importance and the local
     model (``to_local()``) -- in the client process. The workers' own ``LGBMModel.fit``
     calls record nothing (`outside_dask_worker`)."""
-    from autolog.core.runs import remember_model
+    from autolog.core.tracking.runs import remember_model
     from autolog.integrations._boosting import (
         flatten_params,
         log_datasets,
@@ -293,9 +293,9 @@ def _named_eval_sets(call: Any) -> list[tuple[str, Any]]:
 
 
 def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None:
-    from autolog.core.models import infer_model_signature
-    from autolog.core.runs import remember_model
+    from autolog.core.tracking.runs import remember_model
     from autolog.integrations._boosting import log_importance
+    from autolog.models import infer_model_signature
 
     config = session.config
     remember_model(model, session)
@@ -348,21 +348,21 @@ autolog = integration_autolog("lightgbm")
 
 
 def log_model(lgb_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """`autolog.flavors.lightgbm.log_model`."""
-    from autolog.flavors import lightgbm as flavor
+    """`autolog.models.flavors.lightgbm.log_model`."""
+    from autolog.models.flavors import lightgbm as flavor
 
     return flavor.log_model(lgb_model, name, **kwargs)
 
 
 def save_model(lgb_model: Any, path: Any, **kwargs: Any) -> Any:
-    """`autolog.flavors.lightgbm.save_model`."""
-    from autolog.flavors import lightgbm as flavor
+    """`autolog.models.flavors.lightgbm.save_model`."""
+    from autolog.models.flavors import lightgbm as flavor
 
     return flavor.save_model(lgb_model, path, **kwargs)
 
 
 def load_model(model_uri: Any) -> Any:
-    """`autolog.flavors.lightgbm.load_model`: a Booster, or the wrapper it was fitted with."""
-    from autolog.flavors import lightgbm as flavor
+    """`autolog.models.flavors.lightgbm.load_model`: a Booster, or the fitted wrapper."""
+    from autolog.models.flavors import lightgbm as flavor
 
     return flavor.load_model(model_uri)

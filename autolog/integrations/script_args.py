@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from autolog.core import patching
-from autolog.core.integration import Integration
+from autolog.core.patching.integration import Integration
 
 #: click context meta key: this context (and its subcommands') parsed the command line.
 _COMMAND_LINE = "autolog.script_args.command_line"
@@ -75,7 +75,7 @@ def _record(values: Mapping[str, Any]) -> None:
     run = _run
     if run is None:
         return
-    from autolog.core.runs import RunRecorder
+    from autolog.core.tracking.runs import RunRecorder
 
     fresh = {str(key): _param_value(value) for key, value in values.items()
              if str(key) not in run.params_logged}
@@ -123,7 +123,7 @@ class ScriptArgumentsIntegration(Integration):
     def on_enable(self, config: Any) -> None:
         if not self._watching:  # once per process: the callbacks check `enabled`
             self._watching = True
-            from autolog.core.importhooks import when_imported
+            from autolog.core.patching.importhooks import when_imported
 
             for module_name in dict.fromkeys(module for module, *_ in _TARGETS):
                 when_imported(module_name, self._module_ready)

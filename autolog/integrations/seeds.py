@@ -1,4 +1,4 @@
-"""Seeds: which random seeds the user set, for `autolog.core.provenance`.
+"""Seeds: which random seeds the user set, for `autolog.core.tracking.provenance`.
 
 One integration watches several modules (the core applies each patch when the module it
 names is imported, so nothing is patched, and nothing costs, for a framework never
@@ -20,9 +20,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from autolog.core import patching, provenance
-from autolog.core.integration import Integration
+from autolog.core import patching
 from autolog.core.patching import Patch
+from autolog.core.patching.integration import Integration
+from autolog.core.tracking import provenance
 
 
 def _observer(source: str, argument: str):

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, guard
-from autolog.core.runs import RunRecorder, recorder_for_model, remember_model
+from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.tracking.runs import RunRecorder, recorder_for_model, remember_model
 
 __all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]  # + the flavor's log/load/save_model
 
@@ -141,7 +141,7 @@ def _has_predictions(instance: Any = None) -> bool:
 
 
 def _config() -> SklearnConfig:
-    from autolog.core.integration import get_integration
+    from autolog.core.patching.integration import get_integration
 
     return get_integration("sklearn").config  # type: ignore[return-value]
 
@@ -818,7 +818,7 @@ def _log_classifier_plots_general(session, predictions: TrainingPredictions) -> 
 
 def _draw_later(recorder: RunRecorder, artifact_file: str, draw, *args) -> None:
     """Render ``draw(*args)`` and store it as ``artifact_file`` on autolog's worker."""
-    from autolog.core import deferred
+    from autolog.core.tracking import deferred
 
     deferred.submit(f"sklearn: drawing {artifact_file}",
                     lambda: recorder.log_figure(draw(*args), artifact_file))
@@ -926,9 +926,9 @@ def _log_child_runs(session, config: SklearnConfig, search: Any,
                     results: dict[str, Any]) -> None:
     """The best ``max_tuning_runs`` candidates as child runs: their params and scores."""
     from autolog.core import validation
-    from autolog.core.client import Client
     from autolog.core.entities import Metric, Param
-    from autolog.core.runs import TAG_AUTOLOGGING, TAG_PARENT_RUN_ID, now_ms
+    from autolog.core.tracking.client import Client
+    from autolog.core.tracking.runs import TAG_AUTOLOGGING, TAG_PARENT_RUN_ID, now_ms
 
     candidates = results.get("params")
     if candidates is None or len(candidates) == 0 or config.max_tuning_runs == 0:
@@ -982,7 +982,7 @@ def _log_model(session, config: SklearnConfig, model: Any, X: Any) -> None:
                                     or config.log_model_signatures) else None
     signature = None
     if example is not None and config.log_model_signatures and hasattr(model, "predict"):
-        from autolog.core.models import infer_model_signature
+        from autolog.models import infer_model_signature
 
         signature = infer_model_signature(model, example, FLAVOR)
     session.log_model(  # a model that cannot be pickled: the session warns once
@@ -1144,7 +1144,7 @@ autolog = integration_autolog("sklearn")
 def __getattr__(name: str) -> Any:
     """``autolog.sklearn.log_model/load_model/save_model``: the flavor's, loaded on use."""
     if name in ("log_model", "load_model", "save_model"):
-        from autolog.flavors import sklearn as flavor
+        from autolog.models.flavors import sklearn as flavor
 
         return getattr(flavor, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

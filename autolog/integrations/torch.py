@@ -75,10 +75,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from autolog.core import context
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, framework_hook, guard
+from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.tracking import context
 from autolog.integrations._torch_steps import COMPACT_EVERY, StepLosses, device_sum, to_floats
 
 __all__ = ["TorchConfig", "TorchIntegration", "autolog", "load_model", "load_state_dict",
@@ -325,7 +325,7 @@ class _Tracker:
 
     # -- the run ---------------------------------------------------------------------------
     def open_session(self) -> Any:
-        from autolog.core import runs
+        from autolog.core.tracking import runs
 
         integration = self.integration
         if integration is None:
@@ -411,7 +411,7 @@ class _Tracker:
         return state
 
     def _find_models(self, optimizer: Any, session: Any) -> None:
-        from autolog.core.runs import remember_model
+        from autolog.core.tracking.runs import remember_model
 
         wanted = {id(p) for group in optimizer.param_groups for p in group["params"]}
         hits = []
@@ -929,28 +929,28 @@ context.register_pending_work(log_finished_passes)
 
 
 def log_model(pytorch_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """Log an ``nn.Module`` with the ``pytorch`` flavor (see `autolog.flavors.torch`)."""
-    from autolog.flavors import torch as flavor
+    """Log an ``nn.Module`` with the ``pytorch`` flavor (see `autolog.models.flavors.torch`)."""
+    from autolog.models.flavors import torch as flavor
 
     return flavor.log_model(pytorch_model, name, **kwargs)
 
 
 def save_model(pytorch_model: Any, path: Any, **kwargs: Any) -> Any:
-    """Save an ``nn.Module`` as a model directory (see `autolog.flavors.torch`)."""
-    from autolog.flavors import torch as flavor
+    """Save an ``nn.Module`` as a model directory (see `autolog.models.flavors.torch`)."""
+    from autolog.models.flavors import torch as flavor
 
     return flavor.save_model(pytorch_model, path, **kwargs)
 
 
 def load_model(model_uri: Any) -> Any:
     """Load a logged module (unpickles: trusted models only; see `load_state_dict`)."""
-    from autolog.flavors import torch as flavor
+    from autolog.models.flavors import torch as flavor
 
     return flavor.load_model(model_uri)
 
 
 def load_state_dict(model_uri: Any) -> Any:
     """The weights of a logged module, read with ``weights_only=True``."""
-    from autolog.flavors import torch as flavor
+    from autolog.models.flavors import torch as flavor
 
     return flavor.load_state_dict(model_uri)

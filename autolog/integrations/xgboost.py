@@ -10,7 +10,7 @@ What one outermost training call records (the core adds duration, resources and 
 * early stopping: ``best_iteration``, ``stopped_iteration`` and the best iteration's
   metrics once more at the step after the last;
 * feature importance (``importance_types``) as JSON, a bar chart of ``gain`` as PNG;
-* datasets: shape, type and digest tags; the model in UBJSON (`autolog.flavors.xgboost`).
+* datasets: shape, type and digest tags; the model in UBJSON (`autolog.models.flavors.xgboost`).
 
 ``AutologCallback`` is also the explicit, patch-free way::
 
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, SubclassPatch, guard
+from autolog.core.patching.integration import Integration, integration_autolog
 
 # ``AutologCallback`` is also public: created on first access (it subclasses XGBoost's).
 __all__ = ["XGBoostConfig", "XGBoostIntegration", "autolog", "load_model", "log_model",
@@ -284,7 +284,7 @@ def on_dask_fit(session: Any, call: Any) -> Any:
     """``DaskXGBClassifier/Regressor/Ranker/RF*.fit``: ``get_params()``, datasets, the eval
     history from ``evals_result()``, importance and the booster (``get_booster()``, the
     local model) -- in the client process; the workers record nothing."""
-    from autolog.core.runs import remember_model
+    from autolog.core.tracking.runs import remember_model
     from autolog.integrations._boosting import flatten_params, log_datasets
 
     config = session.config
@@ -341,9 +341,9 @@ def _log_evals_result(session: Any, evals: Any, booster: Any, every: int | None)
 
 def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
                     sample: Any) -> None:
-    from autolog.core.models import infer_model_signature
-    from autolog.core.runs import remember_model
+    from autolog.core.tracking.runs import remember_model
     from autolog.integrations._boosting import log_importance
+    from autolog.models import infer_model_signature
 
     config = session.config
     remember_model(model, session)
@@ -397,21 +397,21 @@ autolog = integration_autolog("xgboost")
 
 
 def log_model(xgb_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """`autolog.flavors.xgboost.log_model`."""
-    from autolog.flavors import xgboost as flavor
+    """`autolog.models.flavors.xgboost.log_model`."""
+    from autolog.models.flavors import xgboost as flavor
 
     return flavor.log_model(xgb_model, name, **kwargs)
 
 
 def save_model(xgb_model: Any, path: Any, **kwargs: Any) -> Any:
-    """`autolog.flavors.xgboost.save_model`."""
-    from autolog.flavors import xgboost as flavor
+    """`autolog.models.flavors.xgboost.save_model`."""
+    from autolog.models.flavors import xgboost as flavor
 
     return flavor.save_model(xgb_model, path, **kwargs)
 
 
 def load_model(model_uri: Any) -> Any:
-    """`autolog.flavors.xgboost.load_model`: a Booster, or the wrapper it was fitted with."""
-    from autolog.flavors import xgboost as flavor
+    """`autolog.models.flavors.xgboost.load_model`: a Booster, or the wrapper it was fitted with."""
+    from autolog.models.flavors import xgboost as flavor
 
     return flavor.load_model(model_uri)

@@ -164,7 +164,7 @@ def _csv(values: Sequence[str]) -> list[str]:
     return out
 
 
-#: (word in the key, heading), first match wins: see `autolog.core.sysmetrics`.
+#: (word in the key, heading), first match wins: see `autolog.core.tracking.sysmetrics`.
 SYSTEM_GROUPS = (("gpu", "GPU"), ("process", "Process"), ("cpu", "CPU"), ("memory", "Memory"),
                  ("disk", "Disk"), ("network", "Network"))
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration
 from autolog.core.patching import Patch, SubclassPatch, in_training_call
+from autolog.core.patching.integration import Integration
 
 EVENTS: list[tuple] = []
 BEHAVIOUR: dict[str, str] = {}

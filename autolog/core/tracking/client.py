@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autolog.core import context, validation
+from autolog.core import validation
 from autolog.core.entities import (
     Experiment,
     FileInfo,
@@ -22,7 +22,8 @@ from autolog.core.entities import (
     RunTag,
 )
 from autolog.core.errors import InvalidInputError
-from autolog.core.runs import now_ms
+from autolog.core.tracking import context
+from autolog.core.tracking.runs import now_ms
 
 
 class Client:

@@ -20,10 +20,11 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from autolog.core import context, validation
+from autolog.core import validation
 from autolog.core.config import ENV_RUN_NAME, ENV_SYSTEM_METRICS, AutologConfig, env_flag
 from autolog.core.entities import Run, RunData, RunStatus
 from autolog.core.errors import InvalidInputError, RunStateError
+from autolog.core.tracking import context
 
 TAG_RUN_NAME = "mlflow.runName"
 TAG_PARENT_RUN_ID = "mlflow.parentRunId"
@@ -166,7 +167,7 @@ def start_run(
 def _record_provenance(run: ActiveRun, managed: bool) -> None:
     """What produced the run (`core.provenance`); a failure never breaks start_run."""
     try:
-        from autolog.core import provenance
+        from autolog.core.tracking import provenance
 
         provenance.record(run, managed=managed)
     except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
@@ -270,7 +271,7 @@ def _call_end_callbacks(run_id: str, status: str) -> None:
 
 
 def _start_system_metrics(run: ActiveRun) -> None:
-    from autolog.core.sysmetrics import SystemMetricsMonitor
+    from autolog.core.tracking.sysmetrics import SystemMetricsMonitor
 
     interval = float(os.environ.get("AUTOLOG_SYSTEM_METRICS_SAMPLING_INTERVAL", "10") or 10)
     run_logger = context.get_logger(run.uri)
@@ -377,17 +378,17 @@ class RunRecorder:
         )
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        from autolog.core.fluent import write_artifact_text
+        from autolog.core.tracking.fluent import write_artifact_text
 
         write_artifact_text(self.uri, self.run_id, text, artifact_file)
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
-        from autolog.core.fluent import serialize_dict
+        from autolog.core.tracking.fluent import serialize_dict
 
         self.log_text(serialize_dict(dictionary, artifact_file), artifact_file)
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
-        from autolog.core.fluent import write_artifact_figure
+        from autolog.core.tracking.fluent import write_artifact_figure
 
         write_artifact_figure(self.uri, self.run_id, figure, artifact_file)
 
@@ -402,7 +403,7 @@ class RunRecorder:
         **flavor_kwargs: Any,
     ):
         """Save ``model`` with ``flavor`` as the artifact directory ``name`` of this run."""
-        from autolog.core import models
+        from autolog import models
 
         return models.log_model(
             model,
@@ -509,13 +510,13 @@ class TrainingSession(RunRecorder):
 
     def log_dict(self, dictionary: Recordable, artifact_file: str) -> None:
         """Serialized now (the dict may change after); written as `log_text` is."""
-        from autolog.core.fluent import serialize_dict
+        from autolog.core.tracking.fluent import serialize_dict
 
         self._record("log_dict", lambda d: self._write_later(serialize_dict(d, artifact_file),
                                                              artifact_file), dictionary)
 
     def _write_later(self, text: str, artifact_file: str) -> None:
-        from autolog.core import deferred
+        from autolog.core.tracking import deferred
 
         validation.artifact_path(artifact_file)  # a bad name is this record's error, now
         recorder = RunRecorder(self.run_id, self.uri)
@@ -611,7 +612,7 @@ class TrainingSession(RunRecorder):
                 if self.owns_run:
                     end_run(status_after(error), run_id=self.run_id)
             finally:
-                deferred = sys.modules.get("autolog.core.deferred")
+                deferred = sys.modules.get("autolog.core.tracking.deferred")
                 if deferred is not None:
                     deferred.release()
 
@@ -619,7 +620,7 @@ class TrainingSession(RunRecorder):
 def _session_tags(integration: str, framework_version: str | None, config: AutologConfig):
     tags = {TAG_AUTOLOGGING: integration, "autolog.integration": integration}
     if config.log_environment:  # the same (cached) tags provenance gives the runs it records
-        from autolog.core import provenance
+        from autolog.core.tracking import provenance
 
         tags.update(provenance._environment_tags())
     if framework_version:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from autolog.core.config import ENV_EXPERIMENT_NAME, ENV_TRACKING_URI
-from autolog.core.logger import RunLogger
+from autolog.core.tracking.logger import RunLogger
 
 _lock = threading.RLock()
 _tracking_uri: str | None = None
@@ -151,7 +151,7 @@ def _wait_deferred() -> None:
     for callback in list(_pending_work):
         callback()
     # Only modules already loaded: nothing was deferred otherwise.
-    for name in ("autolog.core.deferred", "autolog.core.provenance"):
+    for name in ("autolog.core.tracking.deferred", "autolog.core.tracking.provenance"):
         module = sys.modules.get(name)
         if module is not None:
             module.wait()

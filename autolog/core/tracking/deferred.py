@@ -149,7 +149,7 @@ _forked = False  # this process is a fork: jobs run at once (see submit)
 def _in_forked_child() -> bool:
     """A fork of a process that imported autolog (`runs` is imported with autolog and
     knows; this module may have been imported only after the fork)."""
-    runs = sys.modules.get("autolog.core.runs")
+    runs = sys.modules.get("autolog.core.tracking.runs")
     return _forked or bool(getattr(runs, "_forked", False))
 
 

@@ -11,7 +11,7 @@ MLflow's own loaders (``mlflow.sklearn.load_model``, ``mlflow.pyfunc.load_model`
       conda.yaml           the same for conda
       input_example.json   when an input example was given
 
-Each framework contributes a `Flavor` (``autolog.flavors.<module>``), registered with
+Each framework contributes a `Flavor` (``autolog.models.flavors.<module>``), registered with
 `register_flavor` and found by name with `get_flavor`; the name is MLflow's flavor name.
 
 Model URIs (`resolve_model_uri`):
@@ -46,7 +46,7 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from autolog.core import context, validation
+from autolog.core import validation
 from autolog.core.entities import ModelVersion
 from autolog.core.errors import (
     AutologWarning,
@@ -54,7 +54,8 @@ from autolog.core.errors import (
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
 )
-from autolog.core.signature import ModelSignature, infer_schema
+from autolog.core.tracking import context
+from autolog.models.signature import ModelSignature, infer_schema
 
 __all__ = [
     "Flavor",
@@ -167,7 +168,7 @@ def register_flavor(flavor: Flavor | type[Flavor]) -> Flavor:
 
 def known_flavors() -> list[str]:
     """Flavor names registered or built in (importable on demand)."""
-    from autolog.flavors import BUILTIN_FLAVORS
+    from autolog.models.flavors import BUILTIN_FLAVORS
 
     return sorted(set(_flavors) | set(BUILTIN_FLAVORS))
 
@@ -176,7 +177,7 @@ def get_flavor(name: str | Flavor) -> Flavor:
     """The flavor called ``name``, importing its built-in module on first use."""
     if isinstance(name, Flavor):
         return name
-    from autolog.flavors import BUILTIN_FLAVORS, FLAVOR_ALIASES
+    from autolog.models.flavors import BUILTIN_FLAVORS, FLAVOR_ALIASES
 
     if not isinstance(name, str):
         raise InvalidInputError(f"Invalid flavor {name!r}: expected a flavor name.")
@@ -521,7 +522,7 @@ def _save_model(model: Any, path: str | os.PathLike, flavor: str | Flavor, input
         else:
             raise InvalidInputError(
                 f"Invalid signature {signature!r}: expected a ModelSignature (see "
-                "autolog.core.signature.infer_signature) or its dict form."
+                "autolog.models.signature.infer_signature) or its dict form."
             )
     os.makedirs(path, exist_ok=True)
 
@@ -596,7 +597,7 @@ def log_model(
     the active run, else a new run that stays active (as the fluent API does).
     ``artifact_path`` is MLflow 2's name for ``name``.
     """
-    from autolog.core.runs import active_run, start_run
+    from autolog.core.tracking.runs import active_run, start_run
 
     name = artifact_path if artifact_path is not None else name
     relative = validation.artifact_path(name)

@@ -39,9 +39,9 @@ import os
 import warnings
 from typing import Any
 
-from autolog.core import models
+from autolog import models
 from autolog.core.errors import AutologWarning, InvalidInputError
-from autolog.core.signature import ModelSignature
+from autolog.models.signature import ModelSignature
 
 __all__ = ["FLAVOR_NAME", "KerasFlavor", "TensorFlowFlavor", "load_model", "log_model",
            "save_model"]

@@ -18,9 +18,9 @@ import os
 import pickle
 from typing import Any
 
-from autolog.core import models
+from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.core.signature import ModelSignature
+from autolog.models.signature import ModelSignature
 
 __all__ = ["FLAVOR_NAME", "SklearnFlavor", "load_model", "log_model", "save_model"]
 

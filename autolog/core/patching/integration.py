@@ -37,9 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from autolog.core import patching, provenance
+from autolog.core import patching
 from autolog.core.config import ENV_DISABLE, AutologConfig, env_flag
 from autolog.core.patching import AppliedPatch, Patch, SubclassPatch, report_internal_error
+from autolog.core.tracking import provenance
 
 __all__ = [
     "BUILTIN_INTEGRATIONS",
@@ -365,7 +366,7 @@ def _watch(module_name: str) -> bool:
         if module_name in _watched:
             return False
         _watched.add(module_name)
-    from autolog.core.importhooks import when_imported
+    from autolog.core.patching.importhooks import when_imported
 
     when_imported(module_name, _on_import)
     return True
@@ -606,7 +607,7 @@ def autolog(**options: Any) -> None:
     for name in waiting:
         _pending_options[name] = dict(options)
         for module_name in BUILTIN_TRIGGERS[name][0]:
-            from autolog.core.importhooks import when_imported
+            from autolog.core.patching.importhooks import when_imported
 
             if (name, module_name) not in _trigger_watched:
                 _trigger_watched.add((name, module_name))

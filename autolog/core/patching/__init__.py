@@ -544,7 +544,7 @@ class Call:
 #: the hook path only.
 _hook_fault: Callable[[str], None] | None = None
 
-_TrainingSession: Any = None  # autolog.core.runs.TrainingSession, imported on first use
+_TrainingSession: Any = None  # autolog.core.tracking.runs.TrainingSession, imported on first use
 
 
 def _open_session(
@@ -553,7 +553,7 @@ def _open_session(
     global _TrainingSession
     session_class = _TrainingSession
     if session_class is None:
-        from autolog.core.runs import TrainingSession as session_class
+        from autolog.core.tracking.runs import TrainingSession as session_class
 
         _TrainingSession = session_class
     return session_class.open(
@@ -745,13 +745,13 @@ def _close_quietly(session, error: BaseException) -> None:
 
 
 # `PatchWrapper` (the wrapt object installed on each attribute) lives in
-# `autolog.core.wrappers`, imported on first use: importing wrapt costs ~50 ms, which
+# `autolog.core.patching.wrappers`, imported on first use: importing wrapt costs ~50 ms, which
 # `autolog.autolog()` must not pay before any framework is imported.
 
 
 def __getattr__(name: str) -> Any:
     if name == "PatchWrapper":
-        from autolog.core.wrappers import PatchWrapper
+        from autolog.core.patching.wrappers import PatchWrapper
 
         return PatchWrapper
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -800,7 +800,7 @@ class AppliedPatch:
     def _wrap(self, parent: Any, name: str) -> Any:
         import wrapt
 
-        from autolog.core.wrappers import PatchWrapper
+        from autolog.core.patching.wrappers import PatchWrapper
 
         handle = wrapt.wrap_object(parent, name, PatchWrapper, (self._wrapper,))
         self.installs.append(_Install(parent, name, handle))

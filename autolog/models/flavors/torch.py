@@ -23,9 +23,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from autolog.core import models
+from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.core.signature import ModelSignature
+from autolog.models.signature import ModelSignature
 
 __all__ = ["FLAVOR_NAME", "TorchFlavor", "load_model", "load_state_dict", "log_model",
            "save_model"]

@@ -116,7 +116,7 @@ def note_seed(source: str, value: Any) -> None:
     """A seed was set (by the ``seeds`` integration): remember it, tag the active run."""
     text = _seed_text(value)
     _seeds[source] = text
-    from autolog.core.runs import RunRecorder, active_run
+    from autolog.core.tracking.runs import RunRecorder, active_run
 
     run = active_run()
     if run is not None and run.owner_pid == os.getpid():
@@ -140,7 +140,7 @@ def record(run: Any, *, managed: bool) -> None:
     """Capture what produced ``run`` (a new `ActiveRun`), if this run should get it."""
     if not (managed or _user_runs):
         return
-    from autolog.core.runs import RunRecorder, on_run_end
+    from autolog.core.tracking.runs import RunRecorder, on_run_end
 
     existing = run.data.tags
     is_child = TAG_PARENT in existing
@@ -487,7 +487,7 @@ class _Job:
         try:
             staged = _staged_files(state, self.log_environment)
             if staged is not None:
-                from autolog.core import context
+                from autolog.core.tracking import context
 
                 context.get_store(self.recorder.uri).log_artifact(
                     self.recorder.run_id, staged, "")
@@ -497,7 +497,8 @@ class _Job:
     def at_run_end(self, status: str) -> None:
         if self.submit_at_end:
             self.submit_at_end = False
-            from autolog.core import deferred, patching
+            from autolog.core import patching
+            from autolog.core.tracking import deferred
 
             if patching.in_training_call():
                 # The fit's session is closing: the deferred worker, woken once the

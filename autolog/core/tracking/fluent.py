@@ -12,10 +12,11 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from autolog.core import context, validation
+from autolog.core import validation
 from autolog.core.entities import Experiment, Metric, Run
 from autolog.core.errors import InvalidInputError, RunStateError
-from autolog.core.runs import active_run, now_ms, start_run
+from autolog.core.tracking import context
+from autolog.core.tracking.runs import active_run, now_ms, start_run
 
 __all__ = [
     "flush",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from autolog.core import models
+from autolog import models
 from autolog.core.errors import InvalidInputError
 
 __all__ = ["PyFuncModel", "load_model"]
