@@ -49,8 +49,8 @@ __version__ = "0.1.0"
 
 # Names resolved on first use, so that `import autolog` stays light.
 _LAZY_ATTRIBUTES = {
-    "autolog": ("autolog.core.patching.integration", "autolog"),
-    "status": ("autolog.core.patching.integration", "status"),
+    "autolog": ("autolog.core.patching.registry", "autolog"),
+    "status": ("autolog.core.patching.registry", "status"),
     "load_model": ("autolog.models", "load_model"),
     "register_model": ("autolog.models", "register_model"),
 }

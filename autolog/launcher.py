@@ -340,7 +340,7 @@ def _enable_autolog(autolog_options: dict[str, Any]) -> None:
 
 def _register_script_arguments() -> None:
     """The script's argparse/click options become params of the wrapping run."""
-    from autolog.core.patching.integration import register_integration
+    from autolog.core.patching.registry import register_integration
     from autolog.integrations import script_args
 
     register_integration(script_args.ScriptArgumentsIntegration)
@@ -349,7 +349,7 @@ def _register_script_arguments() -> None:
 def _stop_script_arguments() -> None:
     """Record no more parses, and unwrap argparse/click (a caller that lives on)."""
     import autolog
-    from autolog.core.patching.integration import get_integration
+    from autolog.core.patching.registry import get_integration
     from autolog.integrations import script_args
 
     script_args.record_into(None)
@@ -470,7 +470,7 @@ def _reported_as_store_error(exc: Exception, cause: str) -> bool:
 
     if not isinstance(exc, StoreUnavailableError):
         return False
-    from autolog.core.patching import report_internal_error
+    from autolog.core.reporting import report_internal_error
 
     report_internal_error(exc, cause)
     return True

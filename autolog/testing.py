@@ -28,7 +28,8 @@ import fnmatch
 from collections.abc import Callable, Iterator
 
 from autolog.backends.base import TrackingBackend
-from autolog.core import patching
+from autolog.core.patching import dispatch
+from autolog.core.patching.declarations import _hook_id
 
 __all__ = ["RECORDS", "FailingBackend", "InjectedFault", "failing_store", "inject_hook_faults",
            "inject_record_faults", "list_hooks"]
@@ -51,7 +52,7 @@ def _matcher(match: str | Callable | None) -> Callable[[str], bool]:
         return matches
     if callable(match):
         # A hook function itself (matched by its id), else a predicate on hook ids.
-        own_id = patching._hook_id(match)
+        own_id = _hook_id(match)
         if own_id in list_hooks():
             return lambda candidate: candidate == own_id
         return lambda candidate: bool(match(candidate))
@@ -75,12 +76,12 @@ def inject_hook_faults(match: str | Callable | None = None) -> Iterator[list[str
             fired.append(hook_id)
             raise InjectedFault(f"injected fault in {hook_id}")
 
-    previous = patching._hook_fault
-    patching._hook_fault = fault
+    previous = dispatch._hook_fault
+    dispatch._hook_fault = fault
     try:
         yield fired
     finally:
-        patching._hook_fault = previous
+        dispatch._hook_fault = previous
 
 
 #: The records a training session makes, for `inject_record_faults`.
@@ -98,7 +99,7 @@ def inject_record_faults(match: str | Callable[[str], bool] | None = None
     (metrics callbacks, the model) are still logged and training is unchanged. Yields
     the names of the records made to fail, as they fail.
     """
-    from autolog.core.tracking import runs
+    from autolog.core.tracking import sessions
 
     matches = _matcher(match)
     fired: list[str] = []
@@ -108,17 +109,17 @@ def inject_record_faults(match: str | Callable[[str], bool] | None = None
             fired.append(name)
             raise InjectedFault(f"injected fault in the session's {name}")
 
-    previous = runs._record_fault
-    runs._record_fault = fault
+    previous = sessions._record_fault
+    sessions._record_fault = fault
     try:
         yield fired
     finally:
-        runs._record_fault = previous
+        sessions._record_fault = previous
 
 
 def list_hooks(integration: str | None = None) -> list[str]:
     """The ids (``module.qualname``) of the hooks of the registered integrations' patches."""
-    from autolog.core.patching import integration as registry
+    from autolog.core.patching import registry
 
     names = [integration] if integration is not None else registry.integration_names()
     hooks: list[str] = []
@@ -132,7 +133,7 @@ def list_hooks(integration: str | None = None) -> list[str]:
             if patch.hook_id not in hooks:
                 hooks.append(patch.hook_id)
         for hook in instance.framework_hooks():
-            hook_id = patching._hook_id(hook)
+            hook_id = _hook_id(hook)
             if hook_id not in hooks:
                 hooks.append(hook_id)
     return hooks

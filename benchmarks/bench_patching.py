@@ -23,6 +23,7 @@ sys.path.insert(0, REPO)
 
 from autolog.core import patching  # noqa: E402
 from autolog.core.config import AutologConfig  # noqa: E402
+from autolog.core.tracking import scope  # noqa: E402
 
 
 def _per_call_ns(statement, number=200_000, repeat=7) -> float:
@@ -57,7 +58,7 @@ def call_overhead() -> dict[str, float]:
     applied_m = patching.apply_patch(patching.Patch("bench_target:Model.fit", hook), Owner(),
                                      module)
     patched_f = module.f
-    state = patching._state
+    state = scope._state
     state.depth = 1  # as inside an outer training call
     try:
         results["nested function"] = _per_call_ns(lambda: patched_f(1))

@@ -24,7 +24,7 @@ sys.path.insert(0, REPO)
 import autolog  # noqa: E402
 from autolog.core.config import AutologConfig  # noqa: E402
 from autolog.core.tracking import provenance  # noqa: E402
-from autolog.core.tracking.runs import TrainingSession  # noqa: E402
+from autolog.core.tracking.sessions import TrainingSession  # noqa: E402
 
 
 def _open_close_ms(n: int) -> list[float]:

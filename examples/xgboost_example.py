@@ -31,7 +31,7 @@ def main() -> None:
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
-    from autolog.core.tracking.runs import recorder_for_model
+    from autolog.core.tracking.sessions import recorder_for_model
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_valid, y_train, y_valid = train_test_split(X, y, random_state=0)

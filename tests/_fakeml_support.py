@@ -40,10 +40,10 @@ def originals():
 
 
 def unregister(*names):
-    from autolog.core.patching import integration as registry
+    from autolog.core.patching import integration, registry
 
     for name in names:
-        instance = registry._instances.pop(name, None)
+        instance = integration._instances.pop(name, None)
         if instance is not None:
             instance.disable()
         registry._specs.pop(name, None)
@@ -58,7 +58,7 @@ def fake(monkeypatch, memory_uri):
     import fakeml_autolog
     import oldml  # noqa: F401
 
-    from autolog.core.patching.integration import register_integration
+    from autolog.core.patching.registry import register_integration
 
     before = originals()
     assert all(not type(v).__name__.endswith("Wrapper") for v in before.values())

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autolog.core import patching
+from autolog.core import reporting
 from autolog.core.errors import AutologWarning
 from autolog.testing import failing_store, inject_hook_faults, list_hooks
 
@@ -30,7 +30,7 @@ def each_hook_fails_in_turn(integration: str, train: Callable[[], tuple], baseli
     hooks = [h for h in list_hooks(integration) if exclude is None or exclude not in h]
     assert len(hooks) == hooks_expected
     for hook in hooks:
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:
@@ -67,7 +67,7 @@ def an_early_record_failing_costs_only_itself(
     from autolog.testing import inject_record_faults
 
     for record in records:
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         before = {r.info.run_id for r in autolog.search_runs(experiment_names=["Default"])}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -65,9 +65,9 @@ def mlflow_server(tmp_path_factory):
 def lenient(monkeypatch):
     """Internal errors warn instead of raising (AUTOLOG_STRICT unset), warnings counted
     afresh: for the tests of the lenient mode."""
-    from autolog.core import patching
+    from autolog.core import reporting
 
     monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
     yield
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()

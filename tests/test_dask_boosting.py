@@ -237,7 +237,7 @@ def _train_dask(client, data) -> tuple:
 def test_each_dask_hook_made_to_raise_in_turn(boosting_autolog, single_worker_client, data):
     """Each Dask hook fails once, alone: the same results as without autolog and one
     warning (one worker: the results are deterministic)."""
-    from autolog.core import patching
+    from autolog.core import reporting
     from autolog.testing import inject_hook_faults, list_hooks
 
     autolog.lightgbm.autolog(disable=True)
@@ -248,7 +248,7 @@ def test_each_dask_hook_made_to_raise_in_turn(boosting_autolog, single_worker_cl
     hooks = [h for name in ("lightgbm", "xgboost") for h in list_hooks(name) if "dask" in h]
     assert len(hooks) == 3
     for hook in hooks:
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:

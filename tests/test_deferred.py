@@ -47,7 +47,7 @@ def test_a_failing_job_is_reported_at_the_next_wait(monkeypatch):
 LATE_FIGURE_SCRIPT = """
 import os, time
 import autolog
-from autolog.core.tracking import deferred, fluent
+from autolog.core.tracking import artifacts, deferred
 
 class SlowFigure:  # still drawing when the script has ended and exit is under way
     def savefig(self, path):
@@ -58,7 +58,7 @@ class SlowFigure:  # still drawing when the script has ended and exit is under w
 autolog.set_tracking_uri(os.path.abspath("store"))
 run = autolog.start_run()
 print(run.info.run_id)
-deferred.submit("test: late figure", lambda: fluent.write_artifact_figure(
+deferred.submit("test: late figure", lambda: artifacts.write_figure(
     run.uri, run.info.run_id, SlowFigure(), "late.png"))
 """
 

@@ -9,15 +9,9 @@ import pytest
 from _fakeml_support import fake, runs  # noqa: F401
 
 from autolog.core.errors import AutologWarning
-from autolog.core.patching import integration as registry
-from autolog.core.patching.integration import (
-    Integration,
-    IntegrationStatus,
-    autolog,
-    get_integration,
-    integration_autolog,
-    status,
-)
+from autolog.core.patching import registry
+from autolog.core.patching.integration import Integration, IntegrationStatus
+from autolog.core.patching.registry import autolog, get_integration, integration_autolog, status
 
 pytestmark = pytest.mark.usefixtures("fake")
 
@@ -225,7 +219,7 @@ def test_on_module_imported_runs_once_for_a_module_already_imported():
 
     from _fakeml_support import unregister
 
-    from autolog.core.patching.integration import register_integration
+    from autolog.core.patching.registry import register_integration
 
     seen = []
 

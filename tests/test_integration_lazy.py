@@ -10,7 +10,7 @@ from dataclasses import fields
 import pytest
 
 from autolog.core.config import AutologConfig
-from autolog.core.patching.integration import BUILTIN_INTEGRATIONS, BUILTIN_TRIGGERS
+from autolog.core.patching.registry import BUILTIN_INTEGRATIONS, BUILTIN_TRIGGERS
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_TRIGGERS))
@@ -47,7 +47,7 @@ def test_importing_the_framework_later_enables_it_with_the_options_given():
     out = _run(
         "import autolog; autolog.autolog(log_plots=False); "
         "import sklearn.linear_model; "
-        "from autolog.core.patching.integration import get_integration; "
+        "from autolog.core.patching.registry import get_integration; "
         "i = get_integration('sklearn'); print(i.enabled, i.config.log_plots)"
     )
     assert out == "True False"
@@ -58,7 +58,7 @@ def test_disable_before_the_import_keeps_it_off():
         "import autolog; autolog.autolog(); autolog.autolog(disable=True); "
         "import sklearn.linear_model; import sys; "
         "print('autolog.integrations.sklearn' in sys.modules and "
-        "__import__('autolog.core.patching.integration').core.integration.get_integration('sklearn')"
+        "__import__('autolog.core.patching.registry').core.patching.registry.get_integration('sklearn')"
         ".enabled)"
     )
     assert out == "False"

@@ -15,7 +15,7 @@ keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
 import autolog  # noqa: E402
-from autolog.core import patching  # noqa: E402
+from autolog.core import reporting  # noqa: E402
 from autolog.core.errors import AutologWarning  # noqa: E402
 from autolog.testing import failing_store, inject_hook_faults, list_hooks  # noqa: E402
 
@@ -474,7 +474,7 @@ def test_each_hook_failing_leaves_training_identical():
     hooks = list_hooks("keras")
     assert len(hooks) == 2
     for hook in hooks:
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:

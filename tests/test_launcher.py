@@ -52,9 +52,9 @@ def autolog_run(
 @pytest.fixture
 def isolated_registry(monkeypatch):
     """For run_script in this process: the integrations it registers go with the test."""
-    from autolog.core.patching import integration
+    from autolog.core.patching import integration, registry
 
-    monkeypatch.setattr(integration, "_specs", dict(integration._specs))
+    monkeypatch.setattr(registry, "_specs", dict(registry._specs))
     monkeypatch.setattr(integration, "_instances", dict(integration._instances))
 
 

@@ -114,7 +114,7 @@ def _weights(model):
 @pytest.mark.slow
 def test_each_hook_failing_and_a_failing_store_leave_training_identical(tmp_path, monkeypatch):
     from autolog.backends.base import TrackingBackend  # noqa: F401 - the interface it fails
-    from autolog.core import patching
+    from autolog.core import reporting
     from autolog.testing import failing_store, inject_hook_faults, list_hooks
 
     monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
@@ -124,7 +124,7 @@ def test_each_hook_failing_and_a_failing_store_leave_training_identical(tmp_path
     hooks = list_hooks("lightning")
     assert hooks
     for index, hook in enumerate(hooks):
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:

@@ -15,7 +15,8 @@ import pytest
 from _fakeml_support import fake, runs  # noqa: F401
 
 from autolog.core import patching
-from autolog.core.patching.integration import get_integration
+from autolog.core.patching.registry import get_integration
+from autolog.core.tracking import scope
 
 pytestmark = pytest.mark.usefixtures("fake")
 
@@ -590,7 +591,7 @@ def test_return_observer_errors_are_reported_once_and_the_result_kept(monkeypatc
         assert metrics.recall([1], [0]) == 0.0
     assert [w.category for w in caught] == [AutologWarning]
     assert "on_recall_returned" in str(caught[0].message)
-    assert not patching.in_training_call() and not patching._state.observing
+    assert not patching.in_training_call() and not scope._state.observing
 
 
 def test_on_return_is_for_observers_only():

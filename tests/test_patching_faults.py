@@ -11,7 +11,8 @@ from _fakeml_support import fake, runs  # noqa: F401
 
 from autolog.core import patching
 from autolog.core.errors import AutologWarning
-from autolog.core.patching.integration import get_integration
+from autolog.core.patching import dispatch
+from autolog.core.patching.registry import get_integration
 from autolog.testing import FailingBackend, InjectedFault, inject_hook_faults, list_hooks
 
 pytestmark = pytest.mark.usefixtures("fake")
@@ -158,7 +159,7 @@ def test_session_open_failure_still_runs_the_original(monkeypatch):
         def open(cls, **kwargs):
             raise RuntimeError("store down")
 
-    monkeypatch.setattr(patching, "_TrainingSession", Broken)
+    monkeypatch.setattr(dispatch, "_TrainingSession", Broken)
     enable()
     with pytest.warns(AutologWarning, match="TrainingSession.open"):
         model = fakeml.train({"lr": 1})
@@ -187,7 +188,7 @@ def test_session_close_failure_keeps_result_and_exception(monkeypatch):
         def close(self, error=None):
             raise RuntimeError("cannot close")
 
-    monkeypatch.setattr(patching, "_TrainingSession", Session)
+    monkeypatch.setattr(dispatch, "_TrainingSession", Session)
     enable()
     with pytest.warns(AutologWarning, match="TrainingSession.close"):
         assert fakeml.train({"lr": 1}).params == {"lr": 1}
@@ -209,7 +210,7 @@ def test_each_hook_made_to_raise_in_turn_strict():
         est.Estimator().fit(1)  # other hooks unaffected
         metrics.score([1], [1])
     assert fired == ["fakeml_autolog.on_train"]
-    assert patching._hook_fault is None
+    assert dispatch._hook_fault is None
 
 
 @pytest.mark.usefixtures("lenient")

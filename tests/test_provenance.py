@@ -208,7 +208,7 @@ def test_managed_run_open_close_stays_cheap(tmp_path, monkeypatch):
     import autolog
     from autolog.core.config import AutologConfig
     from autolog.core.tracking import provenance
-    from autolog.core.tracking.runs import TrainingSession
+    from autolog.core.tracking.sessions import TrainingSession
 
     repo = make_repo(tmp_path, {"x.py": "x = 1\n"})
     monkeypatch.chdir(repo)

@@ -14,7 +14,7 @@ import pytest
 from _fault_matrix import an_early_record_failing_costs_only_itself, autolog_warnings
 
 import autolog
-from autolog.core import patching
+from autolog.core import reporting
 
 np = pytest.importorskip("numpy")
 
@@ -22,10 +22,10 @@ np = pytest.importorskip("numpy")
 @pytest.fixture(autouse=True)
 def lenient(monkeypatch, tracking_uri):
     monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
     yield
     autolog.autolog(disable=True)
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
 
 
 def _binary_data(n=200, seed=0):

@@ -14,7 +14,9 @@ import pytest
 from _fakeml_support import FAKE_FRAMEWORKS, REPO, fake  # noqa: F401
 
 import autolog
-from autolog.core.tracking.runs import RunRecorder, recorder_for_model, remember_model
+from autolog.core import reporting
+from autolog.core.tracking.recorder import RunRecorder
+from autolog.core.tracking.sessions import recorder_for_model, remember_model
 
 pytestmark = pytest.mark.usefixtures("fake")
 
@@ -24,7 +26,7 @@ class Estimatorish:
 
 
 def _enable(**options):
-    from autolog.core.patching.integration import get_integration
+    from autolog.core.patching.registry import get_integration
 
     integration = get_integration("fakeml")
     integration.enable(integration.config_class.from_options(options))
@@ -58,7 +60,7 @@ def test_managed_run_per_training_call_with_core_metrics_and_tags():
 def test_log_environment_off_leaves_host_and_python_out():
     import fakeml as fw
 
-    from autolog.core.patching.integration import integration_autolog
+    from autolog.core.patching.registry import integration_autolog
     from autolog.core.tracking import provenance
 
     integration_autolog("fakeml")(log_environment=False)
@@ -76,14 +78,13 @@ def test_warn_once_warns_once_and_logs_the_repeats_quietly(caplog):
     import logging
     import warnings
 
-    from autolog.core.tracking import runs
 
-    runs._warned.discard("test-cause")
+    reporting._warned.discard("test-cause")
     with caplog.at_level(logging.DEBUG, logger="autolog"), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(3):
-            runs.warn_once("test-cause", "a caveat")
+            reporting.warn_once("test-cause", "a caveat")
     assert len(caught) == 1
     levels = [r.levelno for r in caplog.records if r.getMessage() == "a caveat"]
     assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
@@ -148,7 +149,7 @@ def test_two_threads_training_without_runs_get_two_runs():
 
 def test_resume_run_continues_an_earlier_run():
     from autolog.core.patching import Patch
-    from autolog.core.patching.integration import get_integration
+    from autolog.core.patching.registry import get_integration
 
     integration = get_integration("fakeml")
     steps = {}
@@ -193,7 +194,7 @@ def test_resume_run_continues_an_earlier_run():
 
 def test_skip_class_leaves_that_class_unpatched():
     from autolog.core.patching import SubclassPatch
-    from autolog.core.patching.integration import get_integration
+    from autolog.core.patching.registry import get_integration
 
     integration = get_integration("fakeml")
     seen = []
@@ -232,9 +233,9 @@ def test_model_link_is_weak_and_leaves_the_object_untouched():
     import gc
 
     gc.collect()
-    from autolog.core.tracking import runs
+    from autolog.core.tracking import sessions
 
-    assert len(runs._model_runs) == 0
+    assert len(sessions._model_runs) == 0
 
 
 def test_recorder_skips_bad_keys_and_conflicting_params_with_a_warning(monkeypatch):
@@ -252,7 +253,7 @@ def test_recorder_skips_bad_keys_and_conflicting_params_with_a_warning(monkeypat
 FORK_CODE = """
 import os, sys, autolog
 import fakeml
-from autolog.core.patching.integration import get_integration, register_integration
+from autolog.core.patching.registry import get_integration, register_integration
 import fakeml_autolog
 register_integration(fakeml_autolog.FakeMLIntegration)
 autolog.set_tracking_uri(sys.argv[1])

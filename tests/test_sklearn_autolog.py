@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import autolog
-from autolog.core import patching
+from autolog.core import reporting
 from autolog.core.errors import AutologWarning
 from autolog.testing import failing_store, inject_hook_faults, list_hooks
 
@@ -277,7 +277,7 @@ def test_each_hook_failing_leaves_training_identical():
     hooks = list_hooks("sklearn")
     assert len(hooks) == 5
     for hook in hooks:
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:

@@ -16,7 +16,7 @@ import pytest
 
 import autolog
 from autolog.backends import sqlite as sqlite_module
-from autolog.core import patching
+from autolog.core import patching, reporting
 from autolog.core.errors import AutologWarning, StoreUnavailableError
 from autolog.core.tracking import context, logger
 
@@ -97,7 +97,7 @@ def test_strict_raises_the_clear_error(tmp_path):
 
 def test_the_traceback_is_at_debug(tmp_path, monkeypatch, caplog):
     monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
     exc = StoreUnavailableError("/somewhere", "it is broken")
     try:
         raise exc
@@ -107,7 +107,7 @@ def test_the_traceback_is_at_debug(tmp_path, monkeypatch, caplog):
         warnings.simplefilter("always")
         for cause in ("sklearn: TrainingSession.open", "deferred plot", "flushing at exit"):
             patching.report_internal_error(exc, cause)
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
     assert [str(x.message) for x in w] == [
         "autolog: cannot use the tracking store at /somewhere: it is broken; training goes "
         "on without logging."
@@ -119,9 +119,9 @@ def test_the_traceback_is_at_debug(tmp_path, monkeypatch, caplog):
 @pytest.fixture
 def lenient(monkeypatch):
     monkeypatch.delenv("AUTOLOG_STRICT", raising=False)
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
     yield
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core import patching  # noqa: E402
+from autolog.core import reporting  # noqa: E402
 from autolog.core.errors import AutologWarning  # noqa: E402
 from autolog.testing import failing_store, inject_hook_faults, list_hooks  # noqa: E402
 
@@ -625,7 +625,7 @@ def test_a_new_run_after_end_run(digits):
 def test_disable_removes_every_hook():
     import torch.optim.optimizer as optim_module
 
-    integration = autolog.core.patching.integration.get_integration("torch")
+    integration = autolog.core.patching.registry.get_integration("torch")
     assert integration.applied_patches
     assert len(optim_module._global_optimizer_post_hooks) >= 1
     autolog.torch.autolog(disable=True)
@@ -672,7 +672,7 @@ def test_each_hook_failing_leaves_training_identical(digits):
     baseline = trained_weights(digits)
     autolog.torch.autolog()
     for hook in hooks:
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:

@@ -91,7 +91,7 @@ def test_classifier_one_run_params_metrics_importance_model(xgb_autolog, data):
     np.testing.assert_array_equal(loaded.predict_proba(Xv), model.predict_proba(Xv))
     np.testing.assert_array_equal(loaded.predict(Xv), model.predict(Xv))
     assert autolog.load_model(f"runs:/{run.info.run_id}/model").__class__ is xgb.XGBClassifier
-    from autolog.core.tracking.runs import recorder_for_model
+    from autolog.core.tracking.sessions import recorder_for_model
 
     assert recorder_for_model(model).run_id == run.info.run_id
 

@@ -7,7 +7,13 @@ the fluent API can hand them to users. Field names follow MLflow's entities.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
+
+
+def now_ms() -> int:
+    """Timestamps in every entity are milliseconds since the epoch (MLflow's unit)."""
+    return int(time.time() * 1000)
 
 
 class RunStatus:

@@ -313,7 +313,8 @@ def outside_dask_worker(_instance: Any = None) -> bool:
 def recorder_for_active_run() -> Any:
     """A recorder for the run active in this thread (started when none is, like the
     fluent API): what explicit callbacks log into."""
-    from autolog.core.tracking.runs import RunRecorder, active_run, start_run
+    from autolog.core.tracking.recorder import RunRecorder
+    from autolog.core.tracking.runs import active_run, start_run
 
     run = active_run()
     if run is None:

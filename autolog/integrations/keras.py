@@ -40,8 +40,11 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.patching import Call, Patch, guard
-from autolog.core.patching.integration import Integration, integration_autolog
-from autolog.core.tracking.runs import RunRecorder, recorder_for_model, remember_model
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
+from autolog.core.tracking.recorder import RunRecorder
+from autolog.core.tracking.sessions import recorder_for_model, remember_model
+from autolog.integrations import _models
 
 __all__ = ["AutologCallback", "KerasConfig", "KerasIntegration", "autolog", "load_model",  # noqa: F822
            "log_model", "save_model"]
@@ -192,8 +195,11 @@ def _make_callback_class() -> type:
                 if self._session is None:  # explicit use: the patched fit logs its model
                     try:
                         if self.log_models:
-                            recorder.log_model(self.model, "keras",
-                                               signature=_signature(self.model, None))
+                            from autolog import models
+
+                            models.log_model(self.model, "keras", run_id=recorder.run_id,
+                                             tracking_uri=recorder.uri,
+                                             signature=_signature(self.model, None))
                     finally:
                         self._end_owned_run()
 
@@ -463,7 +469,7 @@ def on_fit(session, call: Call) -> Any:
         if config.log_input_examples and hasattr(x, "shape") and hasattr(x, "__getitem__"):
             example = x[:MAX_INPUT_EXAMPLE_ROWS]
         signature = _signature(model, x) if config.log_model_signatures else None
-        session.log_model(model, "keras", input_example=example, signature=signature,
+        _models.log_model(session, model, "keras", input_example=example, signature=signature,
                           registered_model_name=config.registered_model_name)
     return result
 

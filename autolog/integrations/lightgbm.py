@@ -32,7 +32,9 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, SubclassPatch, guard
-from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
+from autolog.integrations import _models
 from autolog.integrations._boosting import MetricHistory, metric_keys, recorder_for_active_run
 
 __all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog", "callback",
@@ -209,7 +211,7 @@ def on_dask_fit(session: Any, call: Any) -> Any:
     history from ``evals_result_``, the early-stopping summary, importance and the local
     model (``to_local()``) -- in the client process. The workers' own ``LGBMModel.fit``
     calls record nothing (`outside_dask_worker`)."""
-    from autolog.core.tracking.runs import remember_model
+    from autolog.core.tracking.sessions import remember_model
     from autolog.integrations._boosting import (
         flatten_params,
         log_datasets,
@@ -293,7 +295,7 @@ def _named_eval_sets(call: Any) -> list[tuple[str, Any]]:
 
 
 def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None:
-    from autolog.core.tracking.runs import remember_model
+    from autolog.core.tracking.sessions import remember_model
     from autolog.integrations._boosting import log_importance
     from autolog.models import infer_model_signature
 
@@ -312,7 +314,7 @@ def _after_training(session: Any, booster: Any, model: Any, sample: Any) -> None
             signature = None
             if config.log_model_signatures and sample is not None:
                 signature = infer_model_signature(model, sample, "lightgbm")
-            session.log_model(model, "lightgbm", name="model", signature=signature,
+            _models.log_model(session, model, "lightgbm", name="model", signature=signature,
                               input_example=sample if config.log_input_examples else None,
                               registered_model_name=config.registered_model_name)
 

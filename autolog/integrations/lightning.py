@@ -32,7 +32,8 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, guard
-from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
 
 __all__ = ["AutologCallback", "LightningConfig", "LightningIntegration", "autolog"]  # noqa: F822
 
@@ -126,8 +127,8 @@ def _make_callback_class(package: str) -> type:
             if stage != "fit" or self._session is not None or not trainer.is_global_zero:
                 return
             with guard(f"{INTEGRATION}: AutologCallback.setup"):
-                from autolog.core.patching.integration import get_integration
-                from autolog.core.tracking.runs import TrainingSession
+                from autolog.core.patching.registry import get_integration
+                from autolog.core.tracking.sessions import TrainingSession
 
                 integration = get_integration(INTEGRATION)
                 self._session = TrainingSession.open(INTEGRATION, integration.config,
@@ -198,7 +199,7 @@ def _make_callback_class(package: str) -> type:
 
 
 def _version() -> str | None:
-    from autolog.core.patching.integration import get_integration
+    from autolog.core.patching.registry import get_integration
 
     return get_integration(INTEGRATION).framework_version
 
@@ -256,7 +257,7 @@ def _log_callback_state(session: Any, trainer: Any) -> None:
 
 
 def _log_model(session: Any, pl_module: Any) -> None:
-    from autolog.core.tracking.runs import remember_model
+    from autolog.core.tracking.sessions import remember_model
     from autolog.integrations.torch import log_module
 
     remember_model(pl_module, session)

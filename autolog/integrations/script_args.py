@@ -75,7 +75,7 @@ def _record(values: Mapping[str, Any]) -> None:
     run = _run
     if run is None:
         return
-    from autolog.core.tracking.runs import RunRecorder
+    from autolog.core.tracking.recorder import RunRecorder
 
     fresh = {str(key): _param_value(value) for key, value in values.items()
              if str(key) not in run.params_logged}

@@ -35,8 +35,11 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, SubclassPatch, guard
-from autolog.core.patching.integration import Integration, integration_autolog
-from autolog.core.tracking.runs import RunRecorder, recorder_for_model, remember_model
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
+from autolog.core.tracking.recorder import RunRecorder
+from autolog.core.tracking.sessions import recorder_for_model, remember_model
+from autolog.integrations import _models
 
 __all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]  # + the flavor's log/load/save_model
 
@@ -141,7 +144,7 @@ def _has_predictions(instance: Any = None) -> bool:
 
 
 def _config() -> SklearnConfig:
-    from autolog.core.patching.integration import get_integration
+    from autolog.core.patching.registry import get_integration
 
     return get_integration("sklearn").config  # type: ignore[return-value]
 
@@ -926,9 +929,9 @@ def _log_child_runs(session, config: SklearnConfig, search: Any,
                     results: dict[str, Any]) -> None:
     """The best ``max_tuning_runs`` candidates as child runs: their params and scores."""
     from autolog.core import validation
-    from autolog.core.entities import Metric, Param
+    from autolog.core.entities import Metric, Param, now_ms
     from autolog.core.tracking.client import Client
-    from autolog.core.tracking.runs import TAG_AUTOLOGGING, TAG_PARENT_RUN_ID, now_ms
+    from autolog.core.tracking.runs import TAG_AUTOLOGGING, TAG_PARENT_RUN_ID
 
     candidates = results.get("params")
     if candidates is None or len(candidates) == 0 or config.max_tuning_runs == 0:
@@ -985,7 +988,7 @@ def _log_model(session, config: SklearnConfig, model: Any, X: Any) -> None:
         from autolog.models import infer_model_signature
 
         signature = infer_model_signature(model, example, FLAVOR)
-    session.log_model(  # a model that cannot be pickled: the session warns once
+    _models.log_model(session,  # a model that cannot be pickled: the session warns once
         model, FLAVOR, name="model",
         input_example=example if config.log_input_examples else None,
         signature=signature,

@@ -77,8 +77,10 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, SubclassPatch, framework_hook, guard
-from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
 from autolog.core.tracking import context
+from autolog.integrations import _models
 from autolog.integrations._torch_steps import COMPACT_EVERY, StepLosses, device_sum, to_floats
 
 __all__ = ["TorchConfig", "TorchIntegration", "autolog", "load_model", "load_state_dict",
@@ -326,6 +328,7 @@ class _Tracker:
     # -- the run ---------------------------------------------------------------------------
     def open_session(self) -> Any:
         from autolog.core.tracking import runs
+        from autolog.core.tracking.sessions import TrainingSession
 
         integration = self.integration
         if integration is None:
@@ -338,8 +341,8 @@ class _Tracker:
         run_name = None
         if rank not in (None, 0):
             run_name = f"{os.environ.get('AUTOLOG_RUN_NAME') or 'torch'}-rank{rank}"
-        session = runs.TrainingSession.open(INTEGRATION, config, integration.framework_version,
-                                            run_name=run_name)
+        session = TrainingSession.open(INTEGRATION, config, integration.framework_version,
+                                       run_name=run_name)
         self.session = session
         self._reset_run()
         self.explicit_every = config.log_every_n_steps  # read once per run: hooks are hot
@@ -411,7 +414,7 @@ class _Tracker:
         return state
 
     def _find_models(self, optimizer: Any, session: Any) -> None:
-        from autolog.core.tracking.runs import remember_model
+        from autolog.core.tracking.sessions import remember_model
 
         wanted = {id(p) for group in optimizer.param_groups for p in group["params"]}
         hits = []
@@ -638,7 +641,8 @@ def log_module(session: Any, module: Any, name: str, registered_model_name: str 
     session.log_text(f"{module}\n\nparameters: {total}\ntrainable parameters: {trainable}\n",
                      f"{name}_summary.txt")
     if session.config.log_models:
-        session.log_model(module, FLAVOR, name=name, registered_model_name=registered_model_name)
+        _models.log_model(session, module, FLAVOR, name=name,
+                          registered_model_name=registered_model_name)
 
 
 def _unwrap(module: Any) -> Any:

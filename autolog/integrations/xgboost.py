@@ -29,7 +29,9 @@ from typing import Any
 
 from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, SubclassPatch, guard
-from autolog.core.patching.integration import Integration, integration_autolog
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
+from autolog.integrations import _models
 
 # ``AutologCallback`` is also public: created on first access (it subclasses XGBoost's).
 __all__ = ["XGBoostConfig", "XGBoostIntegration", "autolog", "load_model", "log_model",
@@ -284,7 +286,7 @@ def on_dask_fit(session: Any, call: Any) -> Any:
     """``DaskXGBClassifier/Regressor/Ranker/RF*.fit``: ``get_params()``, datasets, the eval
     history from ``evals_result()``, importance and the booster (``get_booster()``, the
     local model) -- in the client process; the workers record nothing."""
-    from autolog.core.tracking.runs import remember_model
+    from autolog.core.tracking.sessions import remember_model
     from autolog.integrations._boosting import flatten_params, log_datasets
 
     config = session.config
@@ -341,7 +343,7 @@ def _log_evals_result(session: Any, evals: Any, booster: Any, every: int | None)
 
 def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
                     sample: Any) -> None:
-    from autolog.core.tracking.runs import remember_model
+    from autolog.core.tracking.sessions import remember_model
     from autolog.integrations._boosting import log_importance
     from autolog.models import infer_model_signature
 
@@ -358,7 +360,7 @@ def _after_training(session: Any, booster: Any, model: Any, booster_type: str,
             signature = None
             if config.log_model_signatures and sample is not None:
                 signature = infer_model_signature(model, sample, "xgboost")
-            session.log_model(model, "xgboost", name="model", signature=signature,
+            _models.log_model(session, model, "xgboost", name="model", signature=signature,
                               input_example=sample if config.log_input_examples else None,
                               registered_model_name=config.registered_model_name)
 

@@ -471,7 +471,7 @@ def _infer_signature(flavor: Flavor, model: Any, data: Any,
 def infer_model_signature(model: Any, data: Any, flavor: str | Flavor) -> ModelSignature | None:
     """The signature of ``model`` for ``data`` (inputs, and outputs of its prediction);
     None, with a warning, for data no schema describes -- never an error."""
-    from autolog.core.patching import quiet
+    from autolog.core.tracking.scope import quiet
 
     with quiet():
         return _infer_signature(get_flavor(flavor), model, data)
@@ -497,7 +497,7 @@ def save_model(
     `quiet`: autologging does not observe the framework calls saving makes. Returns the
     ``MLmodel`` content.
     """
-    from autolog.core.patching import quiet
+    from autolog.core.tracking.scope import quiet
 
     with quiet():
         return _save_model(model, path, flavor, input_example, signature, metadata,

@@ -20,10 +20,10 @@ from autolog.core.entities import (
     Run,
     RunInfo,
     RunTag,
+    now_ms,
 )
 from autolog.core.errors import InvalidInputError
 from autolog.core.tracking import context
-from autolog.core.tracking.runs import now_ms
 
 
 class Client:

@@ -41,7 +41,7 @@ def submit(cause: str, job: Callable[[], Any]) -> None:
         try:
             job()
         except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
-            from autolog.core.patching import report_internal_error
+            from autolog.core.reporting import report_internal_error
 
             report_internal_error(exc, cause)
         return
@@ -80,7 +80,7 @@ def _wake_locked() -> None:
 
 
 def _in_training_call() -> bool:
-    from autolog.core.patching import in_training_call
+    from autolog.core.tracking.scope import in_training_call
 
     return in_training_call()
 
@@ -137,7 +137,7 @@ def wait() -> None:
         except Exception as exc:  # noqa: BLE001
             errors.append((cause, exc))
     if errors:
-        from autolog.core.patching import report_internal_error
+        from autolog.core.reporting import report_internal_error
 
         for cause, exc in errors:
             report_internal_error(exc, cause)

@@ -271,7 +271,7 @@ def _flush_all_at_exit() -> None:
         try:
             run_logger.flush(timeout=30)
         except StoreUnavailableError as exc:  # one warning per store and reason, at most
-            from autolog.core.patching import report_internal_error
+            from autolog.core.reporting import report_internal_error
 
             report_internal_error(exc, "flushing at exit", strict=False)
         except Exception as exc:  # noqa: BLE001 - at exit, report and go on

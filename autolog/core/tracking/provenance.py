@@ -46,6 +46,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from autolog.core.tracking.recorder import RunRecorder
+from autolog.core.tracking.runs import active_run, on_run_end, on_run_start
+
 ENV_RERUN_OF = "AUTOLOG_RERUN_OF"
 
 TAG_ENTRY_POINT = "autolog.source.entry_point"
@@ -116,7 +119,6 @@ def note_seed(source: str, value: Any) -> None:
     """A seed was set (by the ``seeds`` integration): remember it, tag the active run."""
     text = _seed_text(value)
     _seeds[source] = text
-    from autolog.core.tracking.runs import RunRecorder, active_run
 
     run = active_run()
     if run is not None and run.owner_pid == os.getpid():
@@ -140,8 +142,6 @@ def record(run: Any, *, managed: bool) -> None:
     """Capture what produced ``run`` (a new `ActiveRun`), if this run should get it."""
     if not (managed or _user_runs):
         return
-    from autolog.core.tracking.runs import RunRecorder, on_run_end
-
     existing = run.data.tags
     is_child = TAG_PARENT in existing
     tags: dict[str, str] = {SEED_PREFIX + k: v for k, v in _seeds.items()}
@@ -497,10 +497,9 @@ class _Job:
     def at_run_end(self, status: str) -> None:
         if self.submit_at_end:
             self.submit_at_end = False
-            from autolog.core import patching
-            from autolog.core.tracking import deferred
+            from autolog.core.tracking import deferred, scope
 
-            if patching.in_training_call():
+            if scope.in_training_call():
                 # The fit's session is closing: the deferred worker, woken once the
                 # session has closed, copies them (waking this module's worker here
                 # had it take the GIL from the session's last steps).
@@ -538,7 +537,7 @@ def wait(timeout: float = END_WAIT) -> None:
 
 
 def _report_late_errors(strict: bool | None) -> None:
-    from autolog.core.patching import report_internal_error
+    from autolog.core.reporting import report_internal_error
 
     while _late_errors:
         report_internal_error(_late_errors.pop(0), "writing the run's source and "
@@ -637,5 +636,6 @@ def _after_fork_in_child() -> None:
 
 
 atexit.register(_drain_at_exit)
+on_run_start(lambda run, managed: record(run, managed=managed))
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

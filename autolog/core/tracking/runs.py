@@ -4,9 +4,10 @@ Why per thread: two threads training at once must get two runs (MLflow's process
 stack put both into one). A run started in one thread is not active in another; pass
 ``run_id`` to `start_run` to log into it from elsewhere.
 
-`TrainingSession` is what the patching core opens around the outermost training call:
-it logs into the user's active run, or into a nested child run when that run already
-holds an autologged training, or opens and closes a managed run of its own.
+What autologging logs through is `autolog.core.tracking.sessions`; every value goes through
+`autolog.core.tracking.recorder.RunRecorder`. Code that must act when a run starts or ends
+(provenance, a torch loop's last epoch) registers with `on_run_start` / `on_run_end`, so
+this module imports none of it.
 """
 
 from __future__ import annotations
@@ -15,25 +16,21 @@ import atexit
 import os
 import sys
 import threading
-import time
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from autolog.core import validation
-from autolog.core.config import ENV_RUN_NAME, ENV_SYSTEM_METRICS, AutologConfig, env_flag
-from autolog.core.entities import Run, RunData, RunStatus
+from autolog.core.config import ENV_RUN_NAME, ENV_SYSTEM_METRICS, env_flag
+from autolog.core.entities import Run, RunData, RunStatus, now_ms
 from autolog.core.errors import InvalidInputError, RunStateError
+from autolog.core.reporting import _log, report_internal_error
 from autolog.core.tracking import context
+from autolog.core.tracking.recorder import RunRecorder
 
 TAG_RUN_NAME = "mlflow.runName"
 TAG_PARENT_RUN_ID = "mlflow.parentRunId"
 TAG_USER = "mlflow.user"
 TAG_AUTOLOGGING = "mlflow.autologging"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class ActiveRun(Run):
@@ -50,6 +47,16 @@ class ActiveRun(Run):
         self.ambient = False
         self.monitor = None
         self.owner_pid = os.getpid()
+        self._recorder: RunRecorder | None = None
+
+    @property
+    def recorder(self) -> RunRecorder:
+        """The strict recorder of this run (the fluent API logs through it)."""
+        recorder = self._recorder
+        if recorder is None:
+            recorder = self._recorder = RunRecorder(self.info.run_id, self.uri,
+                                                    self.params_logged, strict=True)
+        return recorder
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -158,22 +165,29 @@ def start_run(
     with _active_lock:
         _all_active[run.info.run_id] = run
     if run_id is None:
-        _record_provenance(run, _managed)
+        _call_start_callbacks(run, _managed)
     if log_system_metrics or (log_system_metrics is None and env_flag(ENV_SYSTEM_METRICS)):
         _start_system_metrics(run)
     return run
 
 
-def _record_provenance(run: ActiveRun, managed: bool) -> None:
-    """What produced the run (`core.provenance`); a failure never breaks start_run."""
-    try:
-        from autolog.core.tracking import provenance
+#: callbacks(run, managed) called when a new run starts (provenance registers one)
+_start_callbacks: list[Callable[[ActiveRun, bool], None]] = []
 
-        provenance.record(run, managed=managed)
-    except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
-        from autolog.core.patching import report_internal_error
 
-        report_internal_error(exc, "recording the run's source and environment")
+def on_run_start(callback: Callable[[ActiveRun, bool], None]) -> None:
+    """Call ``callback(run, managed)`` whenever a new run starts in this process (not a
+    resumed one). An error in it is reported like a hook's; the run starts regardless."""
+    if callback not in _start_callbacks:
+        _start_callbacks.append(callback)
+
+
+def _call_start_callbacks(run: ActiveRun, managed: bool) -> None:
+    for callback in list(_start_callbacks):
+        try:
+            callback(run, managed)
+        except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
+            report_internal_error(exc, "recording the run's source and environment")
 
 
 def status_after(error: BaseException | None) -> str:
@@ -255,8 +269,6 @@ def _call_end_callbacks(run_id: str, status: str) -> None:
     callbacks = _end_callbacks.pop(run_id, None)
     if not callbacks:
         return
-    from autolog.core.patching import report_internal_error
-
     error: Exception | None = None
     for callback in callbacks:
         try:
@@ -306,372 +318,6 @@ def _user_name() -> str:
         name = "unknown"
     _user.append(name)
     return name
-
-
-# -- what integrations log through ------------------------------------------------------
-
-
-class RunRecorder:
-    """Logging into one run by id, as autologging does it: never an error for the user.
-
-    A bad key, an over-long param or a param already logged with another value becomes
-    one warning and a skip. Works on finished runs too (post-training metrics,
-    ``evaluate`` after ``fit``).
-    """
-
-    def __init__(self, run_id: str, uri: str, params_logged: dict[str, str] | None = None):
-        self.run_id = run_id
-        self.uri = uri
-        self._params = params_logged if params_logged is not None else {}
-        self._logger = context.get_logger(uri)
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        accepted = []
-        seen = self._params
-        for key, value in params.items():
-            key = str(key)
-            text = str(value)
-            if len(text) > validation.MAX_PARAM_VALUE_LENGTH:
-                text = text[: validation.MAX_PARAM_VALUE_LENGTH - 3] + "..."
-                warn_once(f"param-truncated:{key}", f"autolog: param {key!r} truncated to "
-                           f"{validation.MAX_PARAM_VALUE_LENGTH} characters.")
-            if not _valid_key(key, "param"):
-                continue
-            previous = seen.get(key)
-            if previous is not None:
-                if previous != text:
-                    warn_once(
-                        f"param-conflict:{key}",
-                        f"autolog: param {key!r} already logged as {previous!r} in run "
-                        f"{self.run_id}; skipped the new value {text!r}.",
-                    )
-                continue
-            seen[key] = text
-            accepted.append((key, text))
-        if accepted:
-            self._logger.log_params(self.run_id, accepted)
-
-    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
-        if _valid_key(key, "metric"):
-            self._logger.log_metric(
-                self.run_id, key, validation.metric_value(key, value), now_ms(), int(step or 0)
-            )
-
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        timestamp = now_ms()
-        step = int(step or 0)
-        for key, value in metrics.items():
-            if _valid_key(key, "metric"):
-                self._logger.log_metric(
-                    self.run_id, key, validation.metric_value(key, value), timestamp, step
-                )
-
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self._logger.set_tags(
-            self.run_id,
-            [(k, validation.tag_value(k, v)) for k, v in tags.items() if _valid_key(k, "tag")],
-        )
-
-    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
-        context.get_store(self.uri).log_artifact(
-            self.run_id, local_path, validation.artifact_path(artifact_path)
-        )
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        from autolog.core.tracking.fluent import write_artifact_text
-
-        write_artifact_text(self.uri, self.run_id, text, artifact_file)
-
-    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
-        from autolog.core.tracking.fluent import serialize_dict
-
-        self.log_text(serialize_dict(dictionary, artifact_file), artifact_file)
-
-    def log_figure(self, figure: Any, artifact_file: str) -> None:
-        from autolog.core.tracking.fluent import write_artifact_figure
-
-        write_artifact_figure(self.uri, self.run_id, figure, artifact_file)
-
-    def log_model(
-        self,
-        model: Any,
-        flavor: str,
-        name: str = "model",
-        input_example: Any = None,
-        signature: Any = None,
-        registered_model_name: str | None = None,
-        **flavor_kwargs: Any,
-    ):
-        """Save ``model`` with ``flavor`` as the artifact directory ``name`` of this run."""
-        from autolog import models
-
-        return models.log_model(
-            model,
-            flavor,
-            name=name,
-            input_example=input_example,
-            signature=signature,
-            registered_model_name=registered_model_name,
-            run_id=self.run_id,
-            tracking_uri=self.uri,
-            **flavor_kwargs,
-        )
-
-
-# Fitted models -> the run they were trained in, without touching the user's objects.
-_model_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def remember_model(model: Any, recorder: RunRecorder) -> None:
-    """Link ``model`` to ``recorder``'s run (for post-training metrics, evaluate, ...)."""
-    try:
-        _model_runs[model] = RunRecorder(recorder.run_id, recorder.uri, recorder._params)
-    except TypeError:  # not weak-referenceable or unhashable: no link, nothing breaks
-        pass
-
-
-def recorder_for_model(model: Any) -> RunRecorder | None:
-    """The run ``model`` was trained in, or None. Costs one dict lookup."""
-    try:
-        return _model_runs.get(model)
-    except TypeError:
-        return None
-
-
-# -- the session that autologging opens around one outermost training call ------------
-
-
-#: Set by `autolog.testing.inject_record_faults`: called with a record's name ("log_params",
-#: "set_tags", ...) as a session record starts, inside its isolation; raises to simulate
-#: a failing record. None (the default) costs one check per record.
-_record_fault: Callable[[str], None] | None = None
-
-Recordable = Any  # a value to record, or a function computing it (run inside the isolation)
-
-
-class TrainingSession(RunRecorder):
-    """The run one outermost training call logs into, plus its timing and resources.
-
-    Integrations receive it from the core; they never start or end runs themselves.
-
-    Each record (``log_params``, ``log_metrics``, ``set_tags``, ``log_model``, ...) is
-    isolated: one that fails costs itself only -- an `AutologWarning` once per cause
-    (raised under ``AUTOLOG_STRICT``) -- never the hook's later records, the user's
-    training or the model. Where computing the value may fail (describing a dataset,
-    walking an estimator's params), pass a function that computes it instead: it runs
-    inside the record's isolation.
-    """
-
-    def __init__(self, run: ActiveRun, config: AutologConfig, owns_run: bool,
-                 integration: str = "autolog") -> None:
-        super().__init__(run.info.run_id, run.uri, run.params_logged)
-        self.run = run
-        self.config = config
-        self.owns_run = owns_run
-        self.integration = integration
-        self._started = time.perf_counter()
-        self._cpu_started = time.process_time()
-        self._peak_rss_started = _peak_rss_bytes()
-
-    def _record(self, what: str, record: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``record(*args, **kwargs)``, callable arguments first called for their value;
-        an error is reported as this record's, and None returned."""
-        try:
-            if _record_fault is not None:
-                _record_fault(what)
-            args = tuple(arg() if callable(arg) else arg for arg in args)
-            return record(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - reported (raised under AUTOLOG_STRICT)
-            from autolog.core.patching import report_internal_error
-
-            report_internal_error(exc, f"{self.integration}: {what}",
-                                  silent=bool(getattr(self.config, "silent", False)))
-            return None
-
-    def log_params(self, params: Recordable) -> None:
-        self._record("log_params", super().log_params, params)
-
-    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
-        self._record("log_metric", super().log_metric, key, value, step)
-
-    def log_metrics(self, metrics: Recordable, step: int | None = None) -> None:
-        self._record("log_metrics", super().log_metrics, metrics, step)
-
-    def set_tags(self, tags: Recordable) -> None:
-        self._record("set_tags", super().set_tags, tags)
-
-    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
-        self._record("log_artifact", super().log_artifact, local_path, artifact_path)
-
-    def log_text(self, text: Recordable, artifact_file: str) -> None:
-        """The text is taken now; the file is written into the store by the deferred
-        worker (after the fit has returned; `flush`, reads and exit wait for it)."""
-        self._record("log_text", self._write_later, text, artifact_file)
-
-    def log_dict(self, dictionary: Recordable, artifact_file: str) -> None:
-        """Serialized now (the dict may change after); written as `log_text` is."""
-        from autolog.core.tracking.fluent import serialize_dict
-
-        self._record("log_dict", lambda d: self._write_later(serialize_dict(d, artifact_file),
-                                                             artifact_file), dictionary)
-
-    def _write_later(self, text: str, artifact_file: str) -> None:
-        from autolog.core.tracking import deferred
-
-        validation.artifact_path(artifact_file)  # a bad name is this record's error, now
-        recorder = RunRecorder(self.run_id, self.uri)
-        deferred.submit(f"{self.integration}: writing {artifact_file}",
-                        lambda: recorder.log_text(text, artifact_file))
-
-    def log_figure(self, figure: Recordable, artifact_file: str) -> None:
-        self._record("log_figure", super().log_figure, figure, artifact_file)
-
-    def log_model(self, model: Any, flavor: str, name: str = "model", *args: Any,
-                  **kwargs: Any):
-        """As `RunRecorder.log_model` (None when it fails); a signature is inferred from
-        the input example only when the autologging option ``log_model_signatures`` is
-        on. A model that cannot be pickled is the user's design, not an autolog failure:
-        one warning per model class says so."""
-        kwargs.setdefault("infer_signature", self.config.log_model_signatures)
-
-        def log() -> Any:
-            try:
-                return RunRecorder.log_model(self, model, flavor, name, *args, **kwargs)
-            except Exception as exc:
-                import pickle
-
-                if not isinstance(exc, (pickle.PicklingError, AttributeError, TypeError)) \
-                        or "pickle" not in str(exc).lower():
-                    raise
-                warn_once(f"unpicklable:{type(model).__qualname__}",
-                          f"autolog: the {type(model).__name__} model was not logged: it "
-                          f"cannot be pickled ({exc}).")
-                return None
-
-        return self._record("log_model", log)
-
-    @classmethod
-    def open(
-        cls,
-        integration: str,
-        config: AutologConfig,
-        framework_version: str | None = None,
-        run_name: str | None = None,
-        resume_run_id: str | None = None,
-    ) -> TrainingSession:
-        """Pick the run: the user's active one, a child of it, a resumed or a new one.
-
-        ``resume_run_id`` continues an earlier managed run (``partial_fit`` calls on one
-        estimator) when no user run is active.
-        """
-        user_run = active_run()
-        if user_run is not None and user_run.owner_pid != os.getpid():
-            _thread.stack.clear()  # inherited through fork: not ours to log into
-            user_run = None
-        if user_run is not None and resume_run_id == user_run.info.run_id:
-            run, owns_run = user_run, False
-        elif user_run is None and resume_run_id is not None:
-            run, owns_run = start_run(run_id=resume_run_id, _managed=True), True
-        elif user_run is None:
-            run, owns_run = start_run(run_name=run_name, _managed=True), True
-        elif config.exclusive:
-            run = start_run(run_name=run_name, _managed=True, _independent=True)
-            owns_run = True
-        elif user_run.holds_training and resume_run_id is None:
-            run, owns_run = start_run(run_name=run_name, nested=True, _managed=True), True
-        else:
-            run, owns_run = user_run, False
-        run.holds_training = True
-        session = cls(run, config, owns_run, integration)
-        session.set_tags(_session_tags(integration, framework_version, config))
-        if owns_run and config.log_system_metrics and run.monitor is None:
-            _start_system_metrics(run)
-        return session
-
-    def record_resources(self) -> None:
-        """Log training duration, CPU seconds and peak RSS growth since the session opened
-        (`close` does it; a session whose run ends by `end_run` calls it itself)."""
-        self.log_metrics(
-            {
-                "training_duration_seconds": time.perf_counter() - self._started,
-                "training_cpu_seconds": time.process_time() - self._cpu_started,
-                "training_peak_rss_growth_mb": max(
-                    0, _peak_rss_bytes() - self._peak_rss_started
-                )
-                / 2**20,
-            }
-        )
-
-    def close(self, error: BaseException | None = None) -> None:
-        """Record duration and resources; end the run if this session opened it; then
-        let the deferred worker start on what the training left it (`deferred.submit`)."""
-        try:
-            self.record_resources()
-        finally:
-            try:
-                if self.owns_run:
-                    end_run(status_after(error), run_id=self.run_id)
-            finally:
-                deferred = sys.modules.get("autolog.core.tracking.deferred")
-                if deferred is not None:
-                    deferred.release()
-
-
-def _session_tags(integration: str, framework_version: str | None, config: AutologConfig):
-    tags = {TAG_AUTOLOGGING: integration, "autolog.integration": integration}
-    if config.log_environment:  # the same (cached) tags provenance gives the runs it records
-        from autolog.core.tracking import provenance
-
-        tags.update(provenance._environment_tags())
-    if framework_version:
-        tags[f"autolog.{integration}_version"] = framework_version
-    if config.extra_tags:
-        tags.update({str(k): str(v) for k, v in config.extra_tags.items()})
-    return tags
-
-
-def _peak_rss_bytes() -> int:
-    try:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
-    except Exception:  # noqa: BLE001 - not on Windows
-        return 0
-
-
-_warned: set[str] = set()
-
-
-def _log():
-    import logging
-
-    return logging.getLogger("autolog")
-
-
-def warn_once(cause: str, message: str) -> None:
-    """A caveat of autologging for the user (not an autolog bug): one warning per cause
-    (a log record every time: WARNING the first time, DEBUG after)."""
-    if cause in _warned:
-        _log().debug(message)
-        return
-    _warned.add(cause)
-    _log().warning(message)
-    import warnings
-
-    from autolog.core.errors import AutologWarning
-
-    warnings.warn(message, AutologWarning, stacklevel=3)
-
-
-def _valid_key(key: str, kind: str) -> bool:
-    """Inside autologging a bad key is a warning and a skip, never an error for the user."""
-    try:
-        validation.validate_key(key, kind)
-        return True
-    except InvalidInputError as exc:
-        warn_once(f"bad-key:{key}", f"autolog: skipped {kind} {key!r}: {exc}")
-        return False
 
 
 # -- process lifetime -----------------------------------------------------------------
