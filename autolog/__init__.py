@@ -54,15 +54,9 @@ _LAZY_ATTRIBUTES = {
     "load_model": ("autolog.models", "load_model"),
     "register_model": ("autolog.models", "register_model"),
 }
+_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "keras", "tensorflow", "torch", "pytorch",
+               "lightning")  # see autolog._frameworks
 _LAZY_MODULES = {
-    "sklearn": "autolog.integrations.sklearn",
-    "xgboost": "autolog.integrations.xgboost",
-    "lightgbm": "autolog.integrations.lightgbm",
-    "keras": "autolog.integrations.keras",
-    "tensorflow": "autolog.integrations.keras",
-    "torch": "autolog.integrations.torch",
-    "pytorch": "autolog.integrations.torch",
-    "lightning": "autolog.integrations.lightning",
     "pyfunc": "autolog.models.pyfunc",
     "testing": "autolog.testing",
 }
@@ -74,6 +68,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module_name), attribute)
     elif name in _LAZY_MODULES:
         value = importlib.import_module(_LAZY_MODULES[name])
+    elif name in _FRAMEWORKS:
+        value = importlib.import_module("autolog._frameworks").namespace(name)
     else:
         raise AttributeError(f"module 'autolog' has no attribute {name!r}")
     globals()[name] = value
@@ -81,7 +77,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_ATTRIBUTES) | set(_LAZY_MODULES))
+    return sorted(set(globals()) | set(_LAZY_ATTRIBUTES) | set(_LAZY_MODULES) | set(_FRAMEWORKS))
 
 
 __all__ = [

@@ -258,7 +258,8 @@ def test_registry_against_the_server(server_uri, mlflow_server, tmp_path):
 
 
 def test_sklearn_model_logged_directly_loads_with_mlflow(server_uri, mlflow_server):
-    sk_flavor = pytest.importorskip("autolog.models.flavors.sklearn")
+    pytest.importorskip("sklearn")
+    sk_flavor = autolog.sklearn
     import mlflow
     import numpy as np
     from sklearn.linear_model import LogisticRegression

@@ -18,8 +18,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import autolog
 from autolog import InvalidInputError, ResourceNotFoundError, models
-from autolog.models.flavors import sklearn as sk_flavor
 from autolog.models.signature import ModelSignature, Schema, TensorSpec, infer_signature
+
+sk_flavor = autolog.sklearn  # the face: log_model, save_model, load_model
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +274,9 @@ def test_bad_uris_get_clear_errors(tracking_uri, iris):
     with pytest.raises(InvalidInputError, match="outside|leave"):
         autolog.load_model(f"runs:/{info.run_id}/../../x")
     with pytest.raises(InvalidInputError, match="Unknown model flavor"):
-        models.log_model(model, "no-such-flavor")
+        models.log_model(model, "no-such-flavor", run_id=info.run_id)
+    with pytest.raises(InvalidInputError, match="needs run_id"):
+        models.log_model(model, "sklearn")
 
 
 def test_loading_never_leaves_the_model_directory(tmp_path, iris):

@@ -15,7 +15,8 @@ import autolog
 from autolog import InvalidInputError, ResourceNotFoundError
 from autolog.cli_models import models as models_cli
 from autolog.core.entities import ModelVersion
-from autolog.models.flavors import sklearn as sk_flavor
+
+sk_flavor = autolog.sklearn  # the face: log_model, save_model, load_model
 
 
 @pytest.fixture(scope="module")

@@ -532,7 +532,7 @@ def test_an_empty_input_gets_the_users_own_error_unchanged(case):
 
 @pytest.mark.parametrize("case", list(_empty_inputs()))
 def test_empty_inputs_get_a_digest_of_their_type_and_shape(case):
-    from autolog.integrations.sklearn import dataset_tags, digest
+    from autolog.integrations._datasets import dataset_tags, digest
 
     X, y = _empty_inputs()[case]
     tags = dataset_tags(X, y)

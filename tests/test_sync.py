@@ -197,7 +197,8 @@ def test_running_run_is_completed_by_a_later_sync(tracking_uri, mlflow_server):
 
 
 def test_sklearn_model_synced_loads_with_mlflow(tracking_uri, mlflow_server):
-    sk_flavor = pytest.importorskip("autolog.models.flavors.sklearn")
+    pytest.importorskip("sklearn")
+    sk_flavor = autolog.sklearn
     import mlflow
     import numpy as np
     from sklearn.tree import DecisionTreeRegressor

@@ -204,3 +204,25 @@ def test_default_store_location(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AUTOLOG_TRACKING_URI", raising=False)
     assert autolog.get_tracking_uri() == os.path.join(str(tmp_path), "autolog-runs")
+
+
+def test_parent_run_id_starts_a_child_from_another_thread(tracking_uri):
+    """MLflow's ``parent_run_id``: a worker thread's run becomes a child of a run active in
+    another thread; in a thread where another run is active it is refused."""
+    with autolog.start_run(run_name="study") as parent:
+        children = []
+
+        def trial() -> None:
+            with autolog.start_run(run_name="trial", parent_run_id=parent.info.run_id) as run:
+                autolog.log_metric("value", 1.0)
+                children.append(run.info.run_id)
+
+        worker = threading.Thread(target=trial)
+        worker.start()
+        worker.join()
+        with autolog.start_run(run_name="other-parent", nested=True):
+            with pytest.raises(RunStateError, match="parent_run_id"):
+                autolog.start_run(parent_run_id=parent.info.run_id)
+    child = autolog.get_run(children[0])
+    assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert child.data.metrics["value"] == 1.0 and child.info.status == "FINISHED"

@@ -82,7 +82,7 @@ def _fill_store(uri: str, work: Path) -> dict[str, str]:
         ids["auto_a"], ids["auto_b"] = (r.info.run_id for r in auto[:2])
 
         # Hand-logged: a 50-step curve, a model, artifacts, a hostile tag.
-        import autolog.models.flavors.sklearn as sk_flavor
+        sk_flavor = autolog.sklearn
 
         autolog.set_experiment("manual")
         for name, C, acc in (("lr-small-C", 0.1, 0.91), ("lr-big-C", 10.0, 0.97)):

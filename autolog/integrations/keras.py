@@ -46,8 +46,7 @@ from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model, remember_model
 from autolog.integrations import _models
 
-__all__ = ["AutologCallback", "KerasConfig", "KerasIntegration", "autolog", "load_model",  # noqa: F822
-           "log_model", "save_model"]
+__all__ = ["AutologCallback", "KerasConfig", "KerasIntegration", "autolog"]  # noqa: F822
 
 INTEGRATION = "keras"
 SUMMARY_FILE = "model_summary.txt"
@@ -523,27 +522,3 @@ class KerasIntegration(Integration):
 
 
 autolog = integration_autolog(INTEGRATION)
-
-
-# -- the flavor's functions, as autolog.keras.log_model etc. --------------------------------
-
-
-def log_model(model: Any, name: str = "model", **kwargs: Any):
-    """`autolog.models.flavors.keras.log_model`: log a Keras model into the active run."""
-    from autolog.models.flavors import keras as flavor
-
-    return flavor.log_model(model, name, **kwargs)
-
-
-def save_model(model: Any, path: Any, **kwargs: Any):
-    """`autolog.models.flavors.keras.save_model`: save a Keras model as a model directory."""
-    from autolog.models.flavors import keras as flavor
-
-    return flavor.save_model(model, path, **kwargs)
-
-
-def load_model(model_uri: Any, **kwargs: Any):
-    """`autolog.models.flavors.keras.load_model`: load a Keras model from a model URI."""
-    from autolog.models.flavors import keras as flavor
-
-    return flavor.load_model(model_uri, **kwargs)

@@ -37,8 +37,7 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.integrations import _models
 from autolog.integrations._boosting import MetricHistory, metric_keys, recorder_for_active_run
 
-__all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog", "callback",
-           "load_model", "log_model", "save_model"]
+__all__ = ["AutologCallback", "LightGBMConfig", "LightGBMIntegration", "autolog", "callback"]
 
 IMPORTANCE_TYPES = ("split", "gain")
 #: lightgbm.dask's estimators (their fit trains on the workers; the client records it).
@@ -347,24 +346,3 @@ class LightGBMIntegration(Integration):
 
 
 autolog = integration_autolog("lightgbm")
-
-
-def log_model(lgb_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """`autolog.models.flavors.lightgbm.log_model`."""
-    from autolog.models.flavors import lightgbm as flavor
-
-    return flavor.log_model(lgb_model, name, **kwargs)
-
-
-def save_model(lgb_model: Any, path: Any, **kwargs: Any) -> Any:
-    """`autolog.models.flavors.lightgbm.save_model`."""
-    from autolog.models.flavors import lightgbm as flavor
-
-    return flavor.save_model(lgb_model, path, **kwargs)
-
-
-def load_model(model_uri: Any) -> Any:
-    """`autolog.models.flavors.lightgbm.load_model`: a Booster, or the fitted wrapper."""
-    from autolog.models.flavors import lightgbm as flavor
-
-    return flavor.load_model(model_uri)

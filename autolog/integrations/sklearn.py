@@ -40,8 +40,10 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model, remember_model
 from autolog.integrations import _models
+from autolog.integrations._datasets import dataset_tags, is_sparse
+from autolog.integrations._params import estimator_params, param_value
 
-__all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]  # + the flavor's log/load/save_model
+__all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]
 
 FLAVOR = "sklearn"
 
@@ -85,9 +87,6 @@ METRIC_FUNCTIONS = (
 CURVES = (("loss_curve_", "loss_curve"), ("validation_scores_", "validation_scores"),
           ("train_score_", "train_score"), ("oob_improvement_", "oob_improvement"))
 
-DIGEST_MAX_BYTES = 1 << 20  # at most this much of X (and of y) is hashed
-SMALL_DIGEST_BYTES = 64 << 10  # up to this, hashed without releasing the GIL
-HASHLIB_GIL_MINSIZE = 2047  # hashlib releases the GIL for updates larger than this
 INPUT_EXAMPLE_ROWS = 5
 
 
@@ -267,123 +266,6 @@ def _inner_estimator(estimator: Any) -> Any:
 
 
 # -- params and datasets ----------------------------------------------------------------------
-
-
-def estimator_params(estimator: Any) -> dict[str, Any]:
-    """``get_params(deep=True)`` with estimators as their class names."""
-    try:
-        params = estimator.get_params(deep=True)
-    except TypeError:
-        params = estimator.get_params()
-    return {str(key): _param_value(value) for key, value in params.items()}
-
-
-def _param_value(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "get_params") and hasattr(value, "fit"):
-        return type(value).__name__
-    if isinstance(value, (list, tuple)):
-        return str(type(value)(_param_value(v) for v in value)) if len(value) < 1000 \
-            else f"{type(value).__name__} of {len(value)} items"
-    if isinstance(value, type) or callable(value):
-        return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) \
-            or type(value).__name__
-    shape = getattr(value, "shape", None)
-    if shape is not None and getattr(value, "size", 0) > 100:  # a large array: no repr
-        return f"{type(value).__name__} of shape {tuple(shape)}"
-    return value
-
-
-def dataset_tags(X: Any, y: Any) -> dict[str, str]:
-    """Shape, type, feature names (DataFrames) and a bounded content digest of X and y."""
-    tags: dict[str, str] = {}
-    if X is None:
-        return tags
-    shape = getattr(X, "shape", None)
-    if shape is None and hasattr(X, "__len__"):
-        shape = (len(X),)
-    if shape is not None:
-        tags["dataset.shape"] = "x".join(str(int(n)) for n in shape)
-    tags["dataset.type"] = type(X).__name__
-    columns = getattr(X, "columns", None)
-    if columns is not None:
-        names = ",".join(str(c) for c in list(columns)[:500])
-        tags["dataset.features"] = names if len(names) <= 5000 else names[:4997] + "..."
-    try:
-        tags["dataset.digest"] = digest(X, y)
-    except TypeError:  # cells pandas cannot hash (lists in a column), array-likes: no digest
-        pass
-    return tags
-
-
-def digest(X: Any, y: Any = None) -> str:
-    """A content digest over at most ~1 MB of each of X and y (no large copies)."""
-    import hashlib
-
-    hasher = hashlib.md5(usedforsecurity=False)
-    for data in (X, y):
-        if data is None:
-            continue
-        hasher.update(repr((type(data).__name__, getattr(data, "shape", None))).encode())
-        _hash_into(hasher, data)
-    return hasher.hexdigest()[:16]
-
-
-def _hash_into(hasher, data: Any) -> None:
-    import numpy as np
-
-    if hasattr(data, "iloc"):  # pandas
-        import pandas as pd
-
-        width = data.shape[1] if getattr(data, "ndim", 1) == 2 else 1
-        rows = max(1, DIGEST_MAX_BYTES // (8 * max(1, width)))
-        head = data.iloc[:rows]
-        hasher.update(repr(list(getattr(data, "columns", [getattr(data, "name", None)])))
-                      .encode())
-        hasher.update(pd.util.hash_pandas_object(head, index=False).to_numpy().tobytes())
-        return
-    if _is_sparse(data):
-        for names in (("indptr", "indices", "data"), ("row", "col", "data")):
-            if all(hasattr(data, name) for name in names):  # CSR/CSC/BSR, COO
-                for name in names:
-                    _hash_array(hasher, np.asarray(getattr(data, name)))
-                return
-        hasher.update(repr(getattr(data, "nnz", None)).encode())  # DOK, LIL: shape + nnz
-        return
-    if not hasattr(data, "dtype"):
-        data = np.asarray(data[:10000] if isinstance(data, (list, tuple)) else data)
-    _hash_array(hasher, data)
-
-
-def _is_sparse(data: Any) -> bool:
-    sparse = sys.modules.get("scipy.sparse")
-    return sparse is not None and sparse.issparse(data)
-
-
-def _hash_array(hasher, array: Any) -> None:
-    import numpy as np
-
-    if array.dtype == object:
-        hasher.update(repr(array.ravel()[:1000].tolist()).encode())
-        return
-    row_bytes = max(1, array.itemsize * (array.size // max(1, array.shape[0]) if array.ndim
-                                         else 1))
-    rows = max(1, DIGEST_MAX_BYTES // row_bytes)
-    head = array[:rows] if array.ndim else array
-    if head.size == 0:  # nothing to hash beyond type and shape (memoryview cannot cast it)
-        return
-    if not head.flags.c_contiguous:
-        head = np.ascontiguousarray(head)  # a bounded copy of the head only
-    view = memoryview(head).cast("B")
-    if len(view) > SMALL_DIGEST_BYTES:
-        hasher.update(view)
-        return
-    # hashlib lets go of the GIL for updates over 2 KiB; taking it back costs up to the
-    # switch interval (5 ms) while one of autolog's threads runs -- far more than hashing
-    # a small input, so small inputs go in pieces that keep it.
-    for start in range(0, len(view), HASHLIB_GIL_MINSIZE):
-        hasher.update(view[start:start + HASHLIB_GIL_MINSIZE])
 
 
 # -- training metrics ---------------------------------------------------------------------
@@ -697,7 +579,7 @@ def _clusterer_metrics(estimator, X, labels) -> dict[str, float]:
     metrics["training_n_clusters"] = len(clusters)
     n = labels.shape[0]
     if 2 <= len(np.unique(labels)) < n and getattr(X, "shape", (0,))[0] == n \
-            and not _is_sparse(X):
+            and not is_sparse(X):
         from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
         metrics["training_calinski_harabasz_score"] = calinski_harabasz_score(X, labels)
@@ -874,7 +756,7 @@ def _curve_figure(x, y, xlabel, ylabel, title, diagonal=False):
 def _log_search(session, config: SklearnConfig, search: Any) -> None:
     best_params = getattr(search, "best_params_", None)
     if isinstance(best_params, dict):
-        session.log_params({f"best_{k}": _param_value(v) for k, v in best_params.items()})
+        session.log_params({f"best_{k}": param_value(v) for k, v in best_params.items()})
     best_score = None if callable(getattr(search, "refit", None)) \
         else getattr(search, "best_score_", None)  # a callable refit defines no best score
     if best_score is not None:
@@ -908,11 +790,11 @@ def _csv_cell(value: Any) -> Any:
     if value is None or isinstance(value, (int, float, str)):
         return value
     if isinstance(value, dict):
-        return str({k: _param_value(v) for k, v in value.items()})
+        return str({k: param_value(v) for k, v in value.items()})
     item = getattr(value, "item", None)  # numpy scalars
     if item is not None and getattr(value, "ndim", 1) == 0:
         return item()
-    return str(_param_value(value))
+    return str(param_value(value))
 
 
 def _rank_key(search: Any, results: dict[str, Any]) -> str | None:
@@ -954,7 +836,7 @@ def _log_child_runs(session, config: SklearnConfig, search: Any,
                                         "estimator_name": base_name})
         run_id = child.info.run_id
         timestamp = now_ms()
-        params = [Param(str(k), validation.param_value(str(k), str(_param_value(v))))
+        params = [Param(str(k), validation.param_value(str(k), str(param_value(v))))
                   for k, v in candidates[i].items()]
         metrics = []
         for key in numeric:
@@ -971,7 +853,7 @@ def _log_child_runs(session, config: SklearnConfig, search: Any,
 
 
 def _input_example(X: Any) -> Any:
-    if _is_sparse(X):
+    if is_sparse(X):
         return None
     if hasattr(X, "iloc"):
         return X.iloc[:INPUT_EXAMPLE_ROWS]
@@ -1142,12 +1024,3 @@ class SklearnIntegration(Integration):
 
 
 autolog = integration_autolog("sklearn")
-
-
-def __getattr__(name: str) -> Any:
-    """``autolog.sklearn.log_model/load_model/save_model``: the flavor's, loaded on use."""
-    if name in ("log_model", "load_model", "save_model"):
-        from autolog.models.flavors import sklearn as flavor
-
-        return getattr(flavor, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,8 @@ import math
 from typing import Any
 
 from autolog.core.patching import guard
-from autolog.integrations.sklearn import dataset_tags, estimator_params
+from autolog.integrations._datasets import dataset_tags
+from autolog.integrations._params import estimator_params
 
 #: The functions patched, as ``sklearn.model_selection`` exports them.
 CROSS_VALIDATION_FUNCTIONS = ("cross_validate", "cross_val_score", "cross_val_predict")

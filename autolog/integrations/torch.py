@@ -83,8 +83,7 @@ from autolog.core.tracking import context
 from autolog.integrations import _models
 from autolog.integrations._torch_steps import COMPACT_EVERY, StepLosses, device_sum, to_floats
 
-__all__ = ["TorchConfig", "TorchIntegration", "autolog", "load_model", "load_state_dict",
-           "log_model", "save_model"]
+__all__ = ["TorchConfig", "TorchIntegration", "autolog"]
 
 INTEGRATION = "torch"
 FLAVOR = "pytorch"
@@ -930,31 +929,3 @@ def _scalar(value: Any) -> float:
 
 autolog = integration_autolog(INTEGRATION)
 context.register_pending_work(log_finished_passes)
-
-
-def log_model(pytorch_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """Log an ``nn.Module`` with the ``pytorch`` flavor (see `autolog.models.flavors.torch`)."""
-    from autolog.models.flavors import torch as flavor
-
-    return flavor.log_model(pytorch_model, name, **kwargs)
-
-
-def save_model(pytorch_model: Any, path: Any, **kwargs: Any) -> Any:
-    """Save an ``nn.Module`` as a model directory (see `autolog.models.flavors.torch`)."""
-    from autolog.models.flavors import torch as flavor
-
-    return flavor.save_model(pytorch_model, path, **kwargs)
-
-
-def load_model(model_uri: Any) -> Any:
-    """Load a logged module (unpickles: trusted models only; see `load_state_dict`)."""
-    from autolog.models.flavors import torch as flavor
-
-    return flavor.load_model(model_uri)
-
-
-def load_state_dict(model_uri: Any) -> Any:
-    """The weights of a logged module, read with ``weights_only=True``."""
-    from autolog.models.flavors import torch as flavor
-
-    return flavor.load_state_dict(model_uri)

@@ -34,8 +34,7 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.integrations import _models
 
 # ``AutologCallback`` is also public: created on first access (it subclasses XGBoost's).
-__all__ = ["XGBoostConfig", "XGBoostIntegration", "autolog", "load_model", "log_model",
-           "save_model"]
+__all__ = ["XGBoostConfig", "XGBoostIntegration", "autolog"]
 
 IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
 PLOT_IMPORTANCE = "gain"
@@ -396,24 +395,3 @@ class XGBoostIntegration(Integration):
 
 
 autolog = integration_autolog("xgboost")
-
-
-def log_model(xgb_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """`autolog.models.flavors.xgboost.log_model`."""
-    from autolog.models.flavors import xgboost as flavor
-
-    return flavor.log_model(xgb_model, name, **kwargs)
-
-
-def save_model(xgb_model: Any, path: Any, **kwargs: Any) -> Any:
-    """`autolog.models.flavors.xgboost.save_model`."""
-    from autolog.models.flavors import xgboost as flavor
-
-    return flavor.save_model(xgb_model, path, **kwargs)
-
-
-def load_model(model_uri: Any) -> Any:
-    """`autolog.models.flavors.xgboost.load_model`: a Booster, or the wrapper it was fitted with."""
-    from autolog.models.flavors import xgboost as flavor
-
-    return flavor.load_model(model_uri)

@@ -46,7 +46,7 @@ def fill(uri: str) -> dict[str, str]:
 
     from sklearn.linear_model import LogisticRegression
 
-    import autolog.models.flavors.sklearn as sk_flavor
+    sk_flavor = autolog.sklearn
 
     autolog.set_experiment("cancer-models")
     for C in (0.1, 1.0):

@@ -5,7 +5,7 @@ when autolog's code fails (reported; the user's call goes on)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from autolog.core.config import AutologConfig, is_strict
 from autolog.core.patching.call import _PENDING, _RAISED, Call
@@ -13,9 +13,6 @@ from autolog.core.patching.declarations import PatchOwner, _hook_id
 from autolog.core.patching.isolation import HookError
 from autolog.core.reporting import _log, report_internal_error
 from autolog.core.tracking.scope import _state
-
-if TYPE_CHECKING:
-    from autolog.core.patching.install import AppliedPatch
 
 __all__ = ["framework_hook"]
 
@@ -25,7 +22,7 @@ __all__ = ["framework_hook"]
 #: the hook path only.
 _hook_fault: Callable[[str], None] | None = None
 
-_TrainingSession: Any = None  # autolog.core.tracking.sessions.TrainingSession, imported on first use
+_TrainingSession: Any = None  # tracking.sessions.TrainingSession, imported on first use
 
 
 def _open_session(
@@ -46,7 +43,7 @@ def _open_session(
     )
 
 
-def _dispatch(applied: AppliedPatch, wrapped, instance, args, kwargs):
+def _dispatch(applied: Any, wrapped, instance, args, kwargs):
     """The one wrapper function behind every patch (bound per patch with partial)."""
     if applied.active:
         state = _state
@@ -70,7 +67,7 @@ def _dispatch(applied: AppliedPatch, wrapped, instance, args, kwargs):
     return wrapped(*args, **kwargs)
 
 
-def _dispatch_on_return(applied: AppliedPatch, wrapped, instance, args, kwargs):
+def _dispatch_on_return(applied: Any, wrapped, instance, args, kwargs):
     """The wrapper behind a return observer (``Patch(on_return=True)``): no `Call`.
 
     The original runs first, outside any hook, so calls it makes are observed as usual;

@@ -115,15 +115,26 @@ def start_run(
     description: str | None = None,
     log_system_metrics: bool | None = None,
     *,
+    parent_run_id: str | None = None,
     _managed: bool = False,
     _independent: bool = False,
 ) -> ActiveRun:
     """Start a run (or resume ``run_id``) and make it active in this thread.
 
     Use as a context manager: the run ends FINISHED, or FAILED when the block raises.
+    ``parent_run_id`` (MLflow's name) makes the new run a child of that run, also from a
+    thread where the parent is not active (a worker thread's share of a study); where a
+    run is active in this thread, it must be that parent.
     """
     _install_exit_handling()
     parent = active_run()
+    if parent_run_id is not None:
+        if parent is not None and parent.info.run_id != parent_run_id:
+            raise RunStateError(
+                f"Run {parent.info.run_id!r} is active in this thread, but parent_run_id "
+                f"is {parent_run_id!r}: end it first, or start the child from its parent."
+            )
+        nested = True
     if parent is not None and not nested and not _independent and parent.ambient:
         nested = True
     if parent is not None and not nested and not _independent:
@@ -146,7 +157,9 @@ def start_run(
         name = run_name or all_tags.get(TAG_RUN_NAME) or os.environ.get(ENV_RUN_NAME)
         name = name or _random_run_name()
         all_tags[TAG_RUN_NAME] = name
-        if parent is not None and nested and not _independent:
+        if parent_run_id is not None:
+            all_tags[TAG_PARENT_RUN_ID] = str(parent_run_id)
+        elif parent is not None and nested and not _independent:
             all_tags[TAG_PARENT_RUN_ID] = parent.info.run_id
         if description:
             all_tags["mlflow.note.content"] = description

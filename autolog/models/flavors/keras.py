@@ -41,10 +41,11 @@ from typing import Any
 
 from autolog import models
 from autolog.core.errors import AutologWarning, InvalidInputError
-from autolog.models.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "KerasFlavor", "TensorFlowFlavor", "load_model", "log_model",
-           "save_model"]
+__all__ = ["FLAVOR_NAME", "KerasFlavor", "TensorFlowFlavor", "load_model"]
+
+#: what ``autolog.<framework>`` takes from this module beside the shared model functions
+FACE = ("load_model",)
 
 FLAVOR_NAME = "keras"
 DATA_DIR = "data"
@@ -279,35 +280,6 @@ class TensorFlowFlavor(KerasFlavor):
 
 models.register_flavor(KerasFlavor())
 models.register_flavor(TensorFlowFlavor())
-
-
-def save_model(
-    model: Any,
-    path: str | os.PathLike,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> models.ModelMetadata:
-    """Save a Keras model as a model directory at ``path`` (``data/model.keras`` inside)."""
-    return models.save_model(model, path, FLAVOR_NAME, input_example=input_example,
-                             signature=signature, metadata=metadata, **kwargs)
-
-
-def log_model(
-    model: Any,
-    name: str = "model",
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    registered_model_name: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> models.ModelInfo:
-    """Log a Keras model as the artifact directory ``name`` of the active run (one is
-    started when none is active); register it as ``registered_model_name`` when given."""
-    return models.log_model(model, FLAVOR_NAME, name=name, input_example=input_example,
-                            signature=signature, registered_model_name=registered_model_name,
-                            metadata=metadata, **kwargs)
 
 
 def load_model(model_uri: str | os.PathLike, custom_objects: dict[str, Any] | None = None,

@@ -23,9 +23,8 @@ from typing import Any
 
 from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.models.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "LightGBMFlavor", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "LightGBMFlavor"]
 
 FLAVOR_NAME = "lightgbm"
 MODEL_FILE = "model.lgb"
@@ -161,37 +160,3 @@ def _restore_fitted(model: Any, booster: Any, state: dict[str, Any]) -> None:
 
 
 models.register_flavor(LightGBMFlavor())
-
-
-def save_model(
-    lgb_model: Any,
-    path: str | os.PathLike,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> models.ModelMetadata:
-    """Save a Booster or a fitted LightGBM scikit-learn model as a model directory."""
-    return models.save_model(lgb_model, path, FLAVOR_NAME, input_example=input_example,
-                             signature=signature, metadata=metadata)
-
-
-def log_model(
-    lgb_model: Any,
-    name: str = "model",
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    registered_model_name: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> models.ModelInfo:
-    """Log a Booster or a fitted LightGBM scikit-learn model as the artifact directory
-    ``name`` of the active run (one is started when none is active)."""
-    return models.log_model(lgb_model, FLAVOR_NAME, name=name, input_example=input_example,
-                            signature=signature, registered_model_name=registered_model_name,
-                            metadata=metadata, **kwargs)
-
-
-def load_model(model_uri: str | os.PathLike) -> Any:
-    """Load a Booster, or the scikit-learn wrapper it was fitted through, from any model
-    URI. Reads LightGBM's text format: runs no code from the file."""
-    return models.load_model(model_uri, flavor=FLAVOR_NAME)

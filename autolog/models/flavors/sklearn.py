@@ -20,9 +20,8 @@ from typing import Any
 
 from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.models.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "SklearnFlavor", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "SklearnFlavor"]
 
 FLAVOR_NAME = "sklearn"
 MODEL_FILE = "model.pkl"
@@ -99,47 +98,3 @@ def _mixed(rows: Any) -> bool:
 
 
 models.register_flavor(SklearnFlavor())
-
-
-def save_model(
-    sk_model: Any,
-    path: str | os.PathLike,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> models.ModelMetadata:
-    """Save a fitted estimator as a model directory at ``path`` (MLflow's format).
-
-    With ``input_example`` and no ``signature``, the signature is inferred from the
-    example and the estimator's ``predict`` output for it.
-    """
-    return models.save_model(sk_model, path, FLAVOR_NAME, input_example=input_example,
-                             signature=signature, metadata=metadata)
-
-
-def log_model(
-    sk_model: Any,
-    name: str = "model",
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    registered_model_name: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> models.ModelInfo:
-    """Log a fitted estimator as the artifact directory ``name`` of the active run (one is
-    started when none is active); register it as ``registered_model_name`` when given.
-
-    Returns a `ModelInfo` whose ``model_uri`` is ``runs:/<run_id>/<name>``.
-    """
-    return models.log_model(sk_model, FLAVOR_NAME, name=name, input_example=input_example,
-                            signature=signature, registered_model_name=registered_model_name,
-                            metadata=metadata, **kwargs)
-
-
-def load_model(model_uri: str | os.PathLike) -> Any:
-    """Load the fitted estimator from any model URI (``runs:/``, ``models:/``, a path).
-
-    Security: this unpickles the file, which runs code chosen by whoever wrote it. Load
-    only models you trust.
-    """
-    return models.load_model(model_uri, flavor=FLAVOR_NAME)

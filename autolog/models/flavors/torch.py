@@ -25,10 +25,11 @@ from typing import Any
 
 from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.models.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "TorchFlavor", "load_model", "load_state_dict", "log_model",
-           "save_model"]
+__all__ = ["FLAVOR_NAME", "TorchFlavor", "load_state_dict"]
+
+#: what ``autolog.<framework>`` takes from this module beside the shared model functions
+FACE = ("load_state_dict",)
 
 FLAVOR_NAME = "pytorch"
 DATA_DIR = "data"
@@ -126,45 +127,6 @@ def _read_state_dict(path: str, flavor_conf: dict[str, Any]) -> Any:
 
 
 models.register_flavor(TorchFlavor())
-
-
-def save_model(
-    pytorch_model: Any,
-    path: str | os.PathLike,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    metadata: dict[str, Any] | None = None,
-    full_model: bool = True,
-) -> models.ModelMetadata:
-    """Save an ``nn.Module`` as a model directory at ``path`` (MLflow's format)."""
-    return models.save_model(pytorch_model, path, FLAVOR_NAME, input_example=input_example,
-                             signature=signature, metadata=metadata, full_model=full_model)
-
-
-def log_model(
-    pytorch_model: Any,
-    name: str = "model",
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    registered_model_name: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    full_model: bool = True,
-    **kwargs: Any,
-) -> models.ModelInfo:
-    """Log an ``nn.Module`` as the artifact directory ``name`` of the active run (one is
-    started when none is active); register it as ``registered_model_name`` when given."""
-    return models.log_model(pytorch_model, FLAVOR_NAME, name=name, input_example=input_example,
-                            signature=signature, registered_model_name=registered_model_name,
-                            metadata=metadata, full_model=full_model, **kwargs)
-
-
-def load_model(model_uri: str | os.PathLike) -> Any:
-    """Load the module from any model URI (``runs:/``, ``models:/``, a path).
-
-    Unpickles ``model.pth`` (runs code from the file: trusted models only); when the
-    module was not picklable, returns its state dict instead.
-    """
-    return models.load_model(model_uri, flavor=FLAVOR_NAME)
 
 
 def load_state_dict(model_uri: str | os.PathLike) -> dict[str, Any]:

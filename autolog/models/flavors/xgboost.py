@@ -21,9 +21,8 @@ from typing import Any
 
 from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.models.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "XGBoostFlavor", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "XGBoostFlavor"]
 
 FLAVOR_NAME = "xgboost"
 MODEL_FORMAT = "ubj"
@@ -116,37 +115,3 @@ class XGBoostFlavor(models.Flavor):
 
 
 models.register_flavor(XGBoostFlavor())
-
-
-def save_model(
-    xgb_model: Any,
-    path: str | os.PathLike,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> models.ModelMetadata:
-    """Save a Booster or a fitted XGBoost scikit-learn model as a model directory."""
-    return models.save_model(xgb_model, path, FLAVOR_NAME, input_example=input_example,
-                             signature=signature, metadata=metadata)
-
-
-def log_model(
-    xgb_model: Any,
-    name: str = "model",
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    registered_model_name: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> models.ModelInfo:
-    """Log a Booster or a fitted XGBoost scikit-learn model as the artifact directory
-    ``name`` of the active run (one is started when none is active)."""
-    return models.log_model(xgb_model, FLAVOR_NAME, name=name, input_example=input_example,
-                            signature=signature, registered_model_name=registered_model_name,
-                            metadata=metadata, **kwargs)
-
-
-def load_model(model_uri: str | os.PathLike) -> Any:
-    """Load a Booster, or the scikit-learn wrapper it was fitted through, from any model
-    URI (``runs:/``, ``models:/``, a path). Reads UBJSON: runs no code from the file."""
-    return models.load_model(model_uri, flavor=FLAVOR_NAME)
