@@ -421,6 +421,7 @@ def _echo_source(tags: dict[str, str]) -> None:
     import json
     import shlex
 
+    from autolog.core.tracking import git
     from autolog.core.tracking import provenance as p
 
     rows = []
@@ -432,13 +433,13 @@ def _echo_source(tags: dict[str, str]) -> None:
         rows.append(("command", command))
     if p.TAG_CWD in tags:
         rows.append(("cwd", tags[p.TAG_CWD]))
-    if p.TAG_GIT_COMMIT in tags:
-        dirty = tags.get(p.TAG_GIT_DIRTY) == "true"
-        branch = tags.get(p.TAG_GIT_BRANCH)
-        rows.append(("commit", tags[p.TAG_GIT_COMMIT] + (f" ({branch})" if branch else "")
+    if git.TAG_GIT_COMMIT in tags:
+        dirty = tags.get(git.TAG_GIT_DIRTY) == "true"
+        branch = tags.get(git.TAG_GIT_BRANCH)
+        rows.append(("commit", tags[git.TAG_GIT_COMMIT] + (f" ({branch})" if branch else "")
                      + (" + uncommitted changes (code/diff.patch)" if dirty else "")))
-    if p.TAG_GIT_REPO_URL in tags:
-        rows.append(("repository", tags[p.TAG_GIT_REPO_URL]))
+    if git.TAG_GIT_REPO_URL in tags:
+        rows.append(("repository", tags[git.TAG_GIT_REPO_URL]))
     seeds = [f"{k[len(p.SEED_PREFIX):]}={v}" for k, v in sorted(tags.items())
              if k.startswith(p.SEED_PREFIX)]
     if seeds:

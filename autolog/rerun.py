@@ -35,6 +35,7 @@ from typing import Any
 
 import click
 
+from autolog.core.tracking import git
 from autolog.core.tracking import provenance as p
 
 
@@ -94,10 +95,10 @@ def load_source(client: Any, run_id: str) -> Source:
         experiment_id=run.info.experiment_id,
         argv=[str(a) for a in argv],
         cwd=tags.get(p.TAG_CWD) or os.getcwd(),
-        commit=tags.get(p.TAG_GIT_COMMIT),
-        git_root=tags.get(p.TAG_GIT_ROOT),
-        dirty=tags.get(p.TAG_GIT_DIRTY) == "true",
-        truncated=tags.get(p.TAG_DIFF_TRUNCATED) == "true",
+        commit=tags.get(git.TAG_GIT_COMMIT),
+        git_root=tags.get(git.TAG_GIT_ROOT),
+        dirty=tags.get(git.TAG_GIT_DIRTY) == "true",
+        truncated=tags.get(git.TAG_DIFF_TRUNCATED) == "true",
         overrides={str(k): str(v) for k, v in overrides.items()},
     )
 

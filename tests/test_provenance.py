@@ -232,16 +232,16 @@ def test_managed_run_open_close_stays_cheap(tmp_path, monkeypatch):
 
 def test_an_installed_tool_is_not_the_users_code(tmp_path, monkeypatch):
     """``python -m pytest`` or ``jupyter``: the code lives in the cwd, not beside the tool."""
-    from autolog.core.tracking import provenance
+    from autolog.core.tracking import git
 
     tool = pytest.__file__  # a file of an installed distribution
     script = tmp_path / "train.py"
     script.write_text("x = 1\n")
     monkeypatch.chdir(tmp_path)
-    assert provenance._git_directory(tool) == str(tmp_path)
-    assert provenance._git_directory(str(script)) == str(tmp_path)
-    assert provenance._git_directory(None) == str(tmp_path)
+    assert git._git_directory(tool) == str(tmp_path)
+    assert git._git_directory(str(script)) == str(tmp_path)
+    assert git._git_directory(None) == str(tmp_path)
     elsewhere = tmp_path / "src"
     elsewhere.mkdir()
     (elsewhere / "main.py").write_text("x = 1\n")
-    assert provenance._git_directory(str(elsewhere / "main.py")) == str(elsewhere)
+    assert git._git_directory(str(elsewhere / "main.py")) == str(elsewhere)

@@ -24,6 +24,7 @@ from autolog.core.entities import (
 )
 from autolog.core.errors import InvalidInputError
 from autolog.core.tracking import context
+from autolog.core.tracking.recorder import RunRecorder
 
 
 class Client:
@@ -80,26 +81,35 @@ class Client:
         context.settle(self.tracking_uri)
         return self._backend.get_metric_history(run_id, key)
 
+    # values: checked by the same `RunRecorder` as the fluent API (strict), then written
+    # synchronously, as MLflow's client does
+    def _checks(self, run_id: str) -> RunRecorder:
+        return RunRecorder(run_id, self.tracking_uri, strict=True)
+
     def log_param(self, run_id: str, key: str, value: Any) -> None:
-        validation.validate_key(key, "param")
-        self._backend.log_batch(run_id, params=[Param(key, validation.param_value(key, value))])
+        self.log_batch(run_id, params=[Param(key, value)])
 
     def log_metric(self, run_id: str, key: str, value: Any, timestamp: int | None = None,
                    step: int | None = None) -> None:
-        validation.validate_key(key, "metric")
-        self._backend.log_batch(run_id, metrics=[Metric(
-            key, validation.metric_value(key, value), timestamp or now_ms(),
-            validation.metric_step(key, step))])
+        self.log_batch(run_id, metrics=[Metric(key, value, timestamp or now_ms(), step)])
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        validation.validate_key(key, "tag")
-        self._backend.log_batch(run_id, tags=[RunTag(key, validation.tag_value(key, value))])
+        self.log_batch(run_id, tags=[RunTag(key, value)])
 
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (),
                   params: Sequence[Param] = (), tags: Sequence[RunTag] = ()) -> None:
-        self._backend.log_batch(run_id, metrics=metrics, params=params, tags=tags)
+        checks = self._checks(run_id)
+        checked_metrics = []
+        for metric in metrics:
+            value, step = checks.checked_metric(metric.key, metric.value, metric.step)
+            checked_metrics.append(Metric(metric.key, value, metric.timestamp, step))
+        checked_params = [Param(key, text) for param in params
+                          for key, text in checks.checked_params({param.key: param.value})]
+        checked_tags = [RunTag(key, text) for tag in tags
+                        for key, text in checks.checked_tags({tag.key: tag.value})]
+        self._backend.log_batch(run_id, metrics=checked_metrics, params=checked_params,
+                                tags=checked_tags)
 
-    # artifacts
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         self._backend.log_artifact(run_id, local_path, validation.artifact_path(artifact_path))
 

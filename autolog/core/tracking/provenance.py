@@ -39,13 +39,14 @@ list reads installed metadata.
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from autolog.core.tracking import git
+from autolog.core.tracking.git import GitState
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.runs import active_run, on_run_end, on_run_start
 
@@ -57,12 +58,6 @@ TAG_CWD = "autolog.source.cwd"
 TAG_OVERRIDES = "autolog.source.overrides"
 TAG_SOURCE_NAME = "mlflow.source.name"
 TAG_SOURCE_TYPE = "mlflow.source.type"
-TAG_GIT_COMMIT = "mlflow.source.git.commit"
-TAG_GIT_BRANCH = "mlflow.source.git.branch"
-TAG_GIT_REPO_URL = "mlflow.source.git.repoURL"
-TAG_GIT_ROOT = "autolog.source.git.root"
-TAG_GIT_DIRTY = "autolog.source.git.dirty"
-TAG_DIFF_TRUNCATED = "autolog.source.git.diff_truncated"
 TAG_PYTHON_VERSION = "autolog.python_version"
 TAG_PLATFORM = "autolog.platform"
 TAG_HOST = "autolog.host"
@@ -74,8 +69,6 @@ FRAMEWORK_PREFIX = "autolog.framework."
 DIFF_ARTIFACT = "code/diff.patch"
 REQUIREMENTS_ARTIFACT = "environment/requirements.txt"
 PYTHON_ENV_ARTIFACT = "environment/python_env.yaml"
-DIFF_LIMIT = 1 << 20  # bytes of diff kept
-GIT_TIMEOUT = 5.0  # seconds per git command
 END_WAIT = 30.0  # seconds a run end waits for its capture job
 
 #: module in sys.modules -> distributions that may provide it (first installed wins)
@@ -259,135 +252,6 @@ def _version_of(module: Any, dists: tuple[str, ...]) -> str | None:
     return version if isinstance(version, str) else None
 
 
-# -- git ----------------------------------------------------------------------------------
-
-
-class GitState:
-    """The git facts of one work tree, as found once per process."""
-
-    __slots__ = ("root", "commit", "branch", "remote", "diff", "diff_size")
-
-    def __init__(self, root: str, commit: str, branch: str | None, remote: str | None,
-                 diff: bytes, diff_size: int) -> None:
-        self.root = root
-        self.commit = commit
-        self.branch = branch
-        self.remote = remote
-        self.diff = diff
-        self.diff_size = diff_size
-
-    @property
-    def dirty(self) -> bool:
-        return self.diff_size > 0
-
-    @property
-    def truncated(self) -> bool:
-        return self.diff_size > len(self.diff)
-
-    def tags(self) -> dict[str, str]:
-        tags = {TAG_GIT_COMMIT: self.commit, TAG_GIT_ROOT: self.root,
-                TAG_GIT_DIRTY: "true" if self.dirty else "false"}
-        if self.branch:
-            tags[TAG_GIT_BRANCH] = self.branch
-        if self.remote:
-            tags[TAG_GIT_REPO_URL] = self.remote
-        if self.truncated:
-            tags[TAG_DIFF_TRUNCATED] = "true"
-        return tags
-
-    def patch_bytes(self) -> bytes:
-        if not self.truncated:
-            return self.diff
-        note = (f"\n# autolog: diff truncated: {self.diff_size} bytes in all, the first "
-                f"{len(self.diff)} kept; it cannot be applied.\n")
-        return self.diff + note.encode()
-
-
-def git(directory: str, *args: str, timeout: float = GIT_TIMEOUT) -> bytes | None:
-    """``git -C directory args...``'s stdout, or None (no git, not a repo, error, timeout)."""
-    import subprocess
-
-    env = dict(os.environ)
-    env["GIT_OPTIONAL_LOCKS"] = "0"  # never rewrite the user's index while reading
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    try:
-        result = subprocess.run(
-            ["git", "-C", directory, *args], capture_output=True, timeout=timeout, env=env,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout if result.returncode == 0 else None
-
-
-def git_state(directory: str) -> GitState | None:
-    """The git state of the work tree holding ``directory``, or None outside one."""
-    out = git(directory, "rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD")
-    if out is None:
-        return None
-    lines = out.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) < 3:
-        return None
-    root, commit, branch = lines[0], lines[1], lines[2]
-    remote = None
-    remotes = git(root, "config", "--get-regexp", r"^remote\..*\.url$")
-    if remotes:
-        urls = {}
-        for line in remotes.decode("utf-8", "replace").splitlines():
-            key, _, url = line.partition(" ")
-            urls[key[len("remote."):-len(".url")]] = url
-        remote = urls.get("origin") or next(iter(urls.values()), None)
-    diff = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff",
-               "--no-textconv") or b""
-    return GitState(root, commit, None if branch == "HEAD" else branch, remote,
-                    diff[:DIFF_LIMIT], len(diff))
-
-
-_git_cache: dict[str, GitState | None] = {}
-_cache_lock = threading.Lock()
-
-
-def _git_directory(script: str | None) -> str:
-    """The directory whose repository describes the user's code.
-
-    A script installed with the interpreter (``python -m pytest``, a console script such
-    as ``jupyter``) is a tool, not the user's code: the code it runs is in the cwd.
-    """
-    if not script or not os.path.isfile(script) or _is_installed(script):
-        return os.getcwd()
-    return os.path.dirname(script)
-
-
-@functools.lru_cache(maxsize=8)  # asked at every run's start, always for sys.argv[0]
-def _is_installed(path: str) -> bool:
-    import sysconfig
-
-    real = os.path.realpath(path)
-    for key in ("purelib", "platlib", "scripts"):
-        root = sysconfig.get_path(key)
-        if root and _is_within(real, os.path.realpath(root)):
-            return True
-    return False
-
-
-def _is_within(path: str, root: str) -> bool:
-    try:
-        return os.path.commonpath([path, root]) == root
-    except ValueError:  # different drives on Windows
-        return False
-
-
-def _git_for(script: str | None) -> GitState | None:
-    directory = _git_directory(script)
-    with _cache_lock:
-        if directory in _git_cache:
-            return _git_cache[directory]
-    state = git_state(directory)
-    with _cache_lock:
-        _git_cache[directory] = state
-    return state
-
-
 # -- installed packages -------------------------------------------------------------------
 
 _requirements: str | None = None
@@ -425,8 +289,7 @@ def python_env_yaml() -> str:
 def reset_cache() -> None:
     """Forget the cached git state and package list (tests change them in one process)."""
     global _requirements
-    with _cache_lock:
-        _git_cache.clear()
+    git.reset_cache()
     _requirements = None
     _staging.clear()
     _framework_versions.clear()
@@ -457,10 +320,9 @@ class _Job:
     def tag_now(self) -> bool:
         """Log the tags on the caller's thread when git needs no subprocess (cached)."""
         if self.log_code:
-            directory = _git_directory(self.script)
-            if directory not in _git_cache:
+            known, self.state = git.cached_for(self.script)
+            if not known:
                 return False
-            self.state = _git_cache[directory]
         self._log_tags()
         self.tagged.set()
         return True
@@ -474,7 +336,7 @@ class _Job:
     def run(self) -> None:
         if not self.tagged.is_set():
             try:
-                self.state = _git_for(self.script) if self.log_code else None
+                self.state = git.git_for(self.script) if self.log_code else None
                 self._log_tags()
             except BaseException as exc:  # noqa: BLE001 - reported at run end, on its thread
                 self.error = exc
@@ -626,11 +488,10 @@ def _drain_at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _queue, _worker, _worker_lock, _cache_lock
+    global _queue, _worker, _worker_lock
     _queue = None
     _worker = None
     _worker_lock = threading.Lock()
-    _cache_lock = threading.Lock()
     _staging.clear()  # the parent's directories: the child's exit must not remove them
     _late_errors.clear()
 

@@ -19,7 +19,25 @@ from autolog.core.errors import InvalidInputError
 from autolog.core.reporting import warn_once
 from autolog.core.tracking import artifacts, context
 
-__all__ = ["RunRecorder"]
+__all__ = ["RunRecorder", "check_key", "check_tags"]
+
+
+def check_key(key: Any, kind: str, *, strict: bool) -> bool:
+    """Is ``key`` a valid name? Strict: raise if not; lenient: warn once, skip."""
+    try:
+        validation.validate_key(key, kind)
+        return True
+    except InvalidInputError as exc:
+        if strict:
+            raise
+        warn_once(f"bad-key:{key}", f"autolog: skipped {kind} {key!r}: {exc}")
+        return False
+
+
+def check_tags(tags: Mapping[str, Any], *, strict: bool) -> list[tuple[str, str]]:
+    """The ``(key, text)`` pairs of ``tags`` to write (also a new run's tags)."""
+    return [(key, validation.tag_value(key, value))
+            for key, value in tags.items() if check_key(key, "tag", strict=strict)]
 
 
 class RunRecorder:
@@ -43,15 +61,7 @@ class RunRecorder:
 
     # -- the checks ----------------------------------------------------------------------
     def _key(self, key: Any, kind: str) -> bool:
-        """Is ``key`` a valid name? Strict: raise if not; lenient: warn once, skip."""
-        try:
-            validation.validate_key(key, kind)
-            return True
-        except InvalidInputError as exc:
-            if self.strict:
-                raise
-            warn_once(f"bad-key:{key}", f"autolog: skipped {kind} {key!r}: {exc}")
-            return False
+        return check_key(key, kind, strict=self.strict)
 
     def _param_text(self, key: str, value: Any) -> str:
         if self.strict:
@@ -74,9 +84,10 @@ class RunRecorder:
                   f"autolog: param {key!r} already logged as {previous!r} in run "
                   f"{self.run_id}; skipped the new value {text!r}.")
 
-    # -- values ----------------------------------------------------------------------------
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        """Params are immutable: the same value again is a no-op, another value refused."""
+    # -- values: each check returns what may be written; `log_*` hands it to the logger --
+    def checked_params(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The ``(key, text)`` pairs of ``params`` to write, remembered as logged. Params are
+        immutable: the same value again is dropped, another value refused."""
         seen = self._params
         accepted: dict[str, str] = {}
         for key, value in params.items():
@@ -91,19 +102,32 @@ class RunRecorder:
                     self._param_conflict(key, previous, text)
                 continue
             accepted[key] = text
+        seen.update(accepted)
+        return list(accepted.items())
+
+    def checked_metric(self, key: str, value: Any, step: Any = None) -> tuple[float, int] | None:
+        """``(value, step)`` as stored, or None for a skipped key (lenient). A value that
+        is not a number raises in both policies: the session isolates it as its record's."""
+        if not self._key(key, "metric"):
+            return None
+        return validation.metric_value(key, value), validation.metric_step(key, step)
+
+    def checked_tags(self, tags: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return check_tags(tags, strict=self.strict)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        accepted = self.checked_params(params)
         if accepted:
-            seen.update(accepted)
-            self._logger.log_params(self.run_id, list(accepted.items()))
+            self._logger.log_params(self.run_id, accepted)
 
     def log_metric(self, key: str, value: Any, step: int | None = None,
                    timestamp: int | None = None) -> None:
         """One value (the hot path: a few microseconds, no I/O)."""
-        if self._key(key, "metric"):
-            self._logger.log_metric(
-                self.run_id, key, validation.metric_value(key, value),
-                now_ms() if timestamp is None else int(timestamp),
-                validation.metric_step(key, step),
-            )
+        checked = self.checked_metric(key, value, step)
+        if checked is not None:
+            self._logger.log_metric(self.run_id, key, checked[0],
+                                    now_ms() if timestamp is None else int(timestamp),
+                                    checked[1])
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None,
                     timestamp: int | None = None) -> None:
@@ -111,13 +135,12 @@ class RunRecorder:
         timestamp = now_ms() if timestamp is None else int(timestamp)
         run_id, run_logger = self.run_id, self._logger
         for key, value in metrics.items():
-            if self._key(key, "metric"):
-                run_logger.log_metric(run_id, key, validation.metric_value(key, value),
-                                      timestamp, validation.metric_step(key, step))
+            checked = self.checked_metric(key, value, step)
+            if checked is not None:
+                run_logger.log_metric(run_id, key, checked[0], timestamp, checked[1])
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        pairs = [(key, validation.tag_value(key, value))
-                 for key, value in tags.items() if self._key(key, "tag")]
+        pairs = self.checked_tags(tags)
         if pairs:
             self._logger.set_tags(self.run_id, pairs)
 

@@ -19,13 +19,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from autolog.core import validation
 from autolog.core.config import ENV_RUN_NAME, ENV_SYSTEM_METRICS, env_flag
 from autolog.core.entities import Run, RunData, RunStatus, now_ms
 from autolog.core.errors import InvalidInputError, RunStateError
 from autolog.core.reporting import _log, report_internal_error
 from autolog.core.tracking import context
-from autolog.core.tracking.recorder import RunRecorder
+from autolog.core.tracking.recorder import RunRecorder, check_tags
 
 TAG_RUN_NAME = "mlflow.runName"
 TAG_PARENT_RUN_ID = "mlflow.parentRunId"
@@ -151,9 +150,7 @@ def start_run(
         info = backend.update_run_info(run_id, RunStatus.RUNNING, None)
         run = ActiveRun(Run(info, existing.data), uri, managed=_managed)
     else:
-        all_tags = {str(k): validation.tag_value(str(k), v) for k, v in (tags or {}).items()}
-        for key in all_tags:
-            validation.validate_key(key, "tag")
+        all_tags = dict(check_tags({str(k): v for k, v in (tags or {}).items()}, strict=True))
         name = run_name or all_tags.get(TAG_RUN_NAME) or os.environ.get(ENV_RUN_NAME)
         name = name or _random_run_name()
         all_tags[TAG_RUN_NAME] = name

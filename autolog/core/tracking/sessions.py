@@ -20,7 +20,7 @@ from autolog.core.config import AutologConfig
 from autolog.core.reporting import report_internal_error
 from autolog.core.tracking import runs
 from autolog.core.tracking.artifacts import serialize_dict
-from autolog.core.tracking.recorder import RunRecorder
+from autolog.core.tracking.recorder import RunRecorder, check_tags
 from autolog.core.tracking.runs import (
     TAG_AUTOLOGGING,
     ActiveRun,
@@ -158,7 +158,7 @@ class TrainingSession(RunRecorder):
         from autolog.core.entities import now_ms
 
         run_id = runs._new_run_id()
-        all_tags = {str(k): validation.tag_value(str(k), v) for k, v in (tags or {}).items()}
+        all_tags = dict(check_tags({str(k): v for k, v in (tags or {}).items()}, strict=False))
         all_tags.update({runs.TAG_RUN_NAME: run_name, runs.TAG_PARENT_RUN_ID: self.run_id,
                          TAG_AUTOLOGGING: self.integration})
         all_tags.setdefault(runs.TAG_USER, runs._user_name())
