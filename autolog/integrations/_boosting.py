@@ -1,4 +1,5 @@
-"""What the XGBoost and LightGBM integrations share: params, datasets, importance, stopping.
+"""What the XGBoost, LightGBM and CatBoost integrations share: params, datasets, importance,
+stopping.
 
 Nothing here imports a framework or NumPy at module level; the helpers receive the
 framework's objects and look at them by duck typing.
@@ -86,6 +87,17 @@ def describe_data(data: Any) -> dict[str, Any] | None:
         shape = (int(data.num_row()), int(data.num_col()))
         digest.update(repr((data.feature_names, data.feature_types)).encode())
         _hash_update_array(digest, data.get_label())
+    elif module.startswith("catboost") and hasattr(data, "num_row"):
+        # A Pool keeps its features in CatBoost's own form (reading them back copies the
+        # whole matrix): names, feature kinds and labels, as for a DMatrix.
+        shape = (int(data.num_row()), int(data.num_col()))
+        digest.update(repr((data.get_feature_names(), data.get_cat_feature_indices(),
+                            data.get_text_feature_indices())).encode())
+        label = data.get_label()
+        if label is not None:
+            import numpy as np
+
+            _hash_update_array(digest, np.asarray(label))
     elif module.startswith("lightgbm") and hasattr(data, "construct"):
         raw = getattr(data, "data", None)
         if raw is not None and not isinstance(raw, (str, bytes)) and hasattr(raw, "shape"):
