@@ -298,12 +298,11 @@ def _importance(model: Any) -> dict[str, dict[str, float]]:
 
 
 def _after_training(session: Any, model: Any, sample: Any) -> None:
-    from autolog.core.tracking.sessions import remember_model
     from autolog.integrations._boosting import log_importance
     from autolog.models import infer_model_signature
 
+    # No remember_model: CatBoost models define __eq__ without __hash__ (no weak key).
     config = session.config
-    remember_model(model, session)
     with guard("catboost: feature importance"):
         plot = IMPORTANCE_TYPE if config.log_feature_importance_plot else None
         log_importance(session, _importance(model), plot)
