@@ -202,6 +202,17 @@ def test_eval_set_list_early_stopping_and_metric_period(cb_autolog, data):
     assert [s for s, _ in seen] == list(range(ran))
 
 
+def test_log_every_n_steps_thins_and_keeps_the_last(tracking_uri, data):
+    X, y, _, _ = data
+    autolog.catboost.autolog(log_every_n_steps=5)
+    try:
+        cb.CatBoostClassifier(iterations=12, depth=2, **QUIET).fit(X, y)
+    finally:
+        autolog.catboost.autolog(disable=True)
+    run = only_run()
+    assert [s for s, _ in history(run.info.run_id, "learn-Logloss")] == [0, 5, 10, 11]
+
+
 def test_users_callbacks_list_untouched_and_called(cb_autolog, data):
     X, y, Xv, yv = data
 
