@@ -132,7 +132,7 @@ def series_steps(count: int, longest: int, uneven: bool, period: int,
     """
     if period <= 1 or (uneven and count == longest):
         return range(count)
-    steps = [i for i in range(0, iterations, period)]
+    steps = list(range(0, iterations, period))
     if iterations - 1 not in steps:
         steps.append(iterations - 1)
     if count > len(steps):  # not CatBoost's rule after all: one value per iteration
