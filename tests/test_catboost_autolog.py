@@ -360,6 +360,23 @@ def test_training_that_raises_marks_the_run_failed(cb_autolog, data):
     assert "model" not in artifacts(run.info.run_id)
 
 
+@pytest.mark.parametrize("shape", [(0, 4), (5, 0)])
+def test_an_empty_training_set_behaves_as_without_autolog(tracking_uri, shape):
+    def outcome():
+        try:
+            X, y = np.empty(shape), np.zeros(shape[0])
+            return "ok", cb.CatBoostRegressor(iterations=2, **QUIET).fit(X, y).tree_count_
+        except Exception as exc:  # noqa: BLE001 - compared with the bare call's
+            return type(exc), str(exc)
+
+    bare = outcome()
+    autolog.catboost.autolog()
+    try:
+        assert outcome() == bare  # strict mode: no internal error on the way
+    finally:
+        autolog.catboost.autolog(disable=True)
+
+
 def test_writes_no_file_the_bare_fit_would_not(tracking_uri, tmp_path, monkeypatch, data):
     X, y, Xv, yv = data
 
