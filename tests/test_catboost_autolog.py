@@ -236,14 +236,19 @@ def test_users_callbacks_list_untouched_and_called(cb_autolog, data):
 
 def test_explicit_callback_without_patching(tracking_uri, data):
     X, y, Xv, yv = data
+    callback = autolog.catboost.AutologCallback()
     with autolog.start_run() as run:
         cb.CatBoostRegressor(iterations=7, depth=2, **QUIET).fit(
-            X, y.astype(float), eval_set=(Xv, yv.astype(float)),
-            callbacks=[autolog.catboost.AutologCallback()])
+            X, y.astype(float), eval_set=(Xv, yv.astype(float)), callbacks=[callback])
     assert [s for s, _ in history(run.info.run_id, "validation-RMSE")] == list(range(7))
     assert [s for s, _ in history(run.info.run_id, "learn-RMSE")] == list(range(7))
     assert autolog.get_run(run.info.run_id).data.params == {}
     assert len(autolog.search_runs()) == 1
+    with autolog.start_run() as second:  # the same callback object, another training
+        cb.CatBoostRegressor(iterations=3, depth=2, **QUIET).fit(
+            X, y.astype(float), callbacks=[callback])
+    assert [s for s, _ in history(second.info.run_id, "learn-RMSE")] == [0, 1, 2]
+    assert len(history(run.info.run_id, "learn-RMSE")) == 7
 
 
 def test_explicit_callback_under_autologging_logs_each_value_once(cb_autolog, data):
