@@ -18,7 +18,7 @@ np = pytest.importorskip("numpy")
 from _fault_matrix import each_hook_fails_in_turn, failing_store_changes_nothing  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core import context  # noqa: E402
+from autolog.core.tracking import context  # noqa: E402
 
 QUIET = {"verbose": False, "thread_count": 1}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -453,7 +453,7 @@ def test_failing_backend_leaves_training_identical(cb_autolog, data):
 
 def test_import_is_lazy():
     code = ("import sys, autolog; autolog.autolog(); autolog.catboost.autolog(); "
-            "import autolog.integrations.catboost, autolog.flavors.catboost; "
+            "import autolog.integrations.catboost, autolog.models.flavors.catboost; "
             "assert 'catboost' not in sys.modules and 'numpy' not in sys.modules, "
             "[m for m in ('catboost', 'numpy') if m in sys.modules]; "
             "print({s.name: s.state for s in autolog.status()}['catboost'])")
