@@ -306,6 +306,30 @@ def test_pandas_categorical_features(cb_autolog):
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
 
 
+def test_text_and_embedding_features(cb_autolog):
+    """Cells holding arrays (embedding features) cannot be hashed by pandas: the dataset
+    digest hashes their text instead; text features train and log as any."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"num": rng.normal(size=120),
+                          "text": rng.choice(["good plot", "bad film", "great cast"], size=120),
+                          "emb": [rng.normal(size=3) for _ in range(120)]})
+    y = frame["text"].str.contains("good|great").astype(int)
+    for kwargs in ({"text_features": ["text"]}, {"embedding_features": ["emb"]}):
+        X = frame.drop(columns=["emb" if "text_features" in kwargs else "text"])
+        model = cb.CatBoostClassifier(iterations=4, depth=2, **kwargs, **QUIET).fit(X, y)
+        run = autolog.last_active_run()
+        assert run.data.tags["dataset.train.shape"] == "120x2", kwargs
+        loaded = autolog.catboost.load_model(f"runs:/{run.info.run_id}/model")
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    first = frame[["num", "emb"]]
+    second = first.assign(emb=[v + 1 for v in first["emb"]])
+    from autolog.integrations._boosting import describe_data
+
+    assert describe_data(first)["digest"] != describe_data(second)["digest"]
+    assert describe_data(first)["digest"] == describe_data(first.copy())["digest"]
+
+
 # -- runs: nesting, user runs, failures -----------------------------------------------------
 
 

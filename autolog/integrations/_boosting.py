@@ -76,6 +76,29 @@ def _hash_update_array(digest: Any, array: Any) -> None:
                       else memoryview(part.T).cast("B"))
 
 
+def _cell_text(value: Any) -> Any:
+    """A hashable stand-in for a cell pandas cannot hash (an array, a list, a dict)."""
+    if hasattr(value, "tolist"):
+        return repr(value.tolist())
+    return repr(value) if isinstance(value, (list, dict, set)) else value
+
+
+def _hash_update_pandas(digest: Any, head: Any) -> None:
+    """Hash the first rows of a DataFrame or Series; object cells that pandas cannot hash
+    (arrays or lists: CatBoost's embedding features) are hashed by their text."""
+    import pandas as pd
+
+    try:
+        hashed = pd.util.hash_pandas_object(head, index=False)
+    except TypeError:  # unhashable cells
+        if hasattr(head, "columns"):
+            head = head.apply(lambda col: col.map(_cell_text) if col.dtype == object else col)
+        else:
+            head = head.map(_cell_text)
+        hashed = pd.util.hash_pandas_object(head, index=False)
+    _hash_update_array(digest, hashed.to_numpy())
+
+
 def describe_data(data: Any) -> dict[str, Any] | None:
     """Type, shape and digest of a training input, without copying it (None: unknown)."""
     module = type(data).__module__ or ""
@@ -121,19 +144,13 @@ def describe_data(data: Any) -> dict[str, Any] | None:
         digest.update(repr(data.__dask_tokenize__()).encode())
         kind = f"dask.{name}"
     elif module.startswith("pandas") and hasattr(data, "columns"):
-        import pandas as pd
-
         shape = tuple(int(s) for s in data.shape)
         digest.update(repr([str(c) for c in data.columns]).encode())
         digest.update(repr([str(t) for t in data.dtypes]).encode())
-        hashed = pd.util.hash_pandas_object(data.iloc[:DIGEST_ROWS], index=False)
-        _hash_update_array(digest, hashed.to_numpy())
+        _hash_update_pandas(digest, data.iloc[:DIGEST_ROWS])
     elif module.startswith("pandas") and hasattr(data, "dtype"):  # a Series
-        import pandas as pd
-
         shape = (int(len(data)),)
-        hashed = pd.util.hash_pandas_object(data.iloc[:DIGEST_ROWS], index=False)
-        _hash_update_array(digest, hashed.to_numpy())
+        _hash_update_pandas(digest, data.iloc[:DIGEST_ROWS])
     elif module.startswith("scipy.sparse") and hasattr(data, "tocsr"):
         shape = tuple(int(s) for s in data.shape)
         for part in ("data", "indices", "indptr", "row", "col"):
