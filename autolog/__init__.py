@@ -54,8 +54,8 @@ _LAZY_ATTRIBUTES = {
     "load_model": ("autolog.models", "load_model"),
     "register_model": ("autolog.models", "register_model"),
 }
-_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "keras", "tensorflow", "torch", "pytorch",
-               "lightning")  # see autolog._frameworks
+_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch",
+               "pytorch", "lightning")  # see autolog._frameworks
 _LAZY_MODULES = {
     "pyfunc": "autolog.models.pyfunc",
     "testing": "autolog.testing",

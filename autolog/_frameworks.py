@@ -23,6 +23,7 @@ FRAMEWORKS: dict[str, tuple[str, str | None]] = {
     "sklearn": ("autolog.integrations.sklearn", "sklearn"),
     "xgboost": ("autolog.integrations.xgboost", "xgboost"),
     "lightgbm": ("autolog.integrations.lightgbm", "lightgbm"),
+    "catboost": ("autolog.integrations.catboost", "catboost"),
     "keras": ("autolog.integrations.keras", "keras"),
     "tensorflow": ("autolog.integrations.keras", "keras"),
     "torch": ("autolog.integrations.torch", "pytorch"),

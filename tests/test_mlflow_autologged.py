@@ -75,6 +75,13 @@ def _train(kind):
             clf.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
             out["classifier"] = (clf, autolog.last_active_run().info.run_id, Xv)
         return out
+    if kind == "catboost":
+        import catboost
+
+        clf = catboost.CatBoostClassifier(iterations=6, depth=3, random_seed=0, thread_count=1,
+                                          verbose=False, allow_writing_files=False)
+        clf.fit(X, y, eval_set=(Xv, yv))
+        return {"classifier": (clf, autolog.last_active_run().info.run_id, Xv)}
     assert kind == "lightgbm"
     import lightgbm as lgb
 
@@ -104,7 +111,7 @@ def _train_into(uri, kind):
 
 @pytest.fixture(scope="module", params=[
     # sklearn's two autologged fits draw plots: ~5 s for both stores and the sync
-    pytest.param("sklearn", marks=pytest.mark.slow), "xgboost", "lightgbm"])
+    pytest.param("sklearn", marks=pytest.mark.slow), "xgboost", "lightgbm", "catboost"])
 def trained(request, mlflow_server, tmp_path_factory):
     """The same training logged to an embedded store, to the server, and synced."""
     kind = request.param
@@ -220,8 +227,10 @@ def _load_with_mlflow(mlflow_server, kind, run_id):
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(mlflow_server.url)
     try:
+        import mlflow.catboost
+
         flavor = {"sklearn": mlflow.sklearn, "xgboost": mlflow.xgboost,
-                  "lightgbm": mlflow.lightgbm}[kind]
+                  "lightgbm": mlflow.lightgbm, "catboost": mlflow.catboost}[kind]
         return mlflow.pyfunc.load_model(uri), flavor.load_model(uri)
     finally:
         mlflow.set_tracking_uri(previous)

@@ -1,4 +1,5 @@
-"""What the XGBoost and LightGBM integrations share: params, datasets, importance, stopping.
+"""What the XGBoost, LightGBM and CatBoost integrations share: params, datasets, importance,
+stopping.
 
 Nothing here imports a framework or NumPy at module level; the helpers receive the
 framework's objects and look at them by duck typing.
@@ -75,6 +76,29 @@ def _hash_update_array(digest: Any, array: Any) -> None:
                       else memoryview(part.T).cast("B"))
 
 
+def _cell_text(value: Any) -> Any:
+    """A hashable stand-in for a cell pandas cannot hash (an array, a list, a dict)."""
+    if hasattr(value, "tolist"):
+        return repr(value.tolist())
+    return repr(value) if isinstance(value, (list, dict, set)) else value
+
+
+def _hash_update_pandas(digest: Any, head: Any) -> None:
+    """Hash the first rows of a DataFrame or Series; object cells that pandas cannot hash
+    (arrays or lists: CatBoost's embedding features) are hashed by their text."""
+    import pandas as pd
+
+    try:
+        hashed = pd.util.hash_pandas_object(head, index=False)
+    except TypeError:  # unhashable cells
+        if hasattr(head, "columns"):
+            head = head.apply(lambda col: col.map(_cell_text) if col.dtype == object else col)
+        else:
+            head = head.map(_cell_text)
+        hashed = pd.util.hash_pandas_object(head, index=False)
+    _hash_update_array(digest, hashed.to_numpy())
+
+
 def describe_data(data: Any) -> dict[str, Any] | None:
     """Type, shape and digest of a training input, without copying it (None: unknown)."""
     module = type(data).__module__ or ""
@@ -86,6 +110,17 @@ def describe_data(data: Any) -> dict[str, Any] | None:
         shape = (int(data.num_row()), int(data.num_col()))
         digest.update(repr((data.feature_names, data.feature_types)).encode())
         _hash_update_array(digest, data.get_label())
+    elif module.startswith("catboost") and hasattr(data, "num_row"):
+        # A Pool keeps its features in CatBoost's own form (reading them back copies the
+        # whole matrix): names, feature kinds and labels, as for a DMatrix.
+        shape = (int(data.num_row()), int(data.num_col()))
+        digest.update(repr((data.get_feature_names(), data.get_cat_feature_indices(),
+                            data.get_text_feature_indices())).encode())
+        label = data.get_label()
+        if label is not None:
+            import numpy as np
+
+            _hash_update_array(digest, np.asarray(label))
     elif module.startswith("lightgbm") and hasattr(data, "construct"):
         raw = getattr(data, "data", None)
         if raw is not None and not isinstance(raw, (str, bytes)) and hasattr(raw, "shape"):
@@ -109,19 +144,13 @@ def describe_data(data: Any) -> dict[str, Any] | None:
         digest.update(repr(data.__dask_tokenize__()).encode())
         kind = f"dask.{name}"
     elif module.startswith("pandas") and hasattr(data, "columns"):
-        import pandas as pd
-
         shape = tuple(int(s) for s in data.shape)
         digest.update(repr([str(c) for c in data.columns]).encode())
         digest.update(repr([str(t) for t in data.dtypes]).encode())
-        hashed = pd.util.hash_pandas_object(data.iloc[:DIGEST_ROWS], index=False)
-        _hash_update_array(digest, hashed.to_numpy())
+        _hash_update_pandas(digest, data.iloc[:DIGEST_ROWS])
     elif module.startswith("pandas") and hasattr(data, "dtype"):  # a Series
-        import pandas as pd
-
         shape = (int(len(data)),)
-        hashed = pd.util.hash_pandas_object(data.iloc[:DIGEST_ROWS], index=False)
-        _hash_update_array(digest, hashed.to_numpy())
+        _hash_update_pandas(digest, data.iloc[:DIGEST_ROWS])
     elif module.startswith("scipy.sparse") and hasattr(data, "tocsr"):
         shape = tuple(int(s) for s in data.shape)
         for part in ("data", "indices", "indptr", "row", "col"):

@@ -76,6 +76,7 @@ FRAMEWORKS: dict[str, tuple[str, ...]] = {
     "sklearn": ("scikit-learn",),
     "xgboost": ("xgboost",),
     "lightgbm": ("lightgbm",),
+    "catboost": ("catboost",),
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly"),
     "keras": ("keras",),
     "torch": ("torch",),

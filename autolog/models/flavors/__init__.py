@@ -15,6 +15,7 @@ BUILTIN_FLAVORS: dict[str, str] = {
     "sklearn": "autolog.models.flavors.sklearn",
     "xgboost": "autolog.models.flavors.xgboost",
     "lightgbm": "autolog.models.flavors.lightgbm",
+    "catboost": "autolog.models.flavors.catboost",
     "keras": "autolog.models.flavors.keras",
     "tensorflow": "autolog.models.flavors.keras",
     "pytorch": "autolog.models.flavors.torch",
