@@ -16,12 +16,13 @@ MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 _KEY_PATTERN = re.compile(r"^[\w\-./: ]+$")  # \w is letters, digits and _
-_known_keys: set[str] = set()
+#: names already validated (bounded): a check of a known key is one set lookup
+KNOWN_KEYS: set[str] = set()
 
 
 def validate_key(key: object, kind: str = "key") -> str:
     """Return ``key`` if it is a valid metric, param or tag name, else raise."""
-    if key in _known_keys:
+    if key in KNOWN_KEYS:
         return key  # type: ignore[return-value]
     if not isinstance(key, str):
         raise InvalidInputError(
@@ -35,8 +36,8 @@ def validate_key(key: object, kind: str = "key") -> str:
             "letters, digits, '_', '-', '.', '/', ':' and space, and must not be an absolute "
             "or '..' path."
         )
-    if len(_known_keys) < 100_000:
-        _known_keys.add(key)
+    if len(KNOWN_KEYS) < 100_000:
+        KNOWN_KEYS.add(key)
     return key
 
 

@@ -46,16 +46,8 @@ class ActiveRun(Run):
         self.ambient = False
         self.monitor = None
         self.owner_pid = os.getpid()
-        self._recorder: RunRecorder | None = None
-
-    @property
-    def recorder(self) -> RunRecorder:
-        """The strict recorder of this run (the fluent API logs through it)."""
-        recorder = self._recorder
-        if recorder is None:
-            recorder = self._recorder = RunRecorder(self.info.run_id, self.uri,
-                                                    self.params_logged, strict=True)
-        return recorder
+        #: the strict recorder of this run: the fluent API logs through it
+        self.recorder = RunRecorder(self.info.run_id, uri, self.params_logged, strict=True)
 
     def __enter__(self) -> ActiveRun:
         return self
