@@ -50,14 +50,15 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   (``log_checkpoints=True``, files up to ``checkpoint_max_mb``).
 * ``SummaryWriter.add_scalar``/``add_scalars``/``add_hparams`` are forwarded as metrics
   (step = ``global_step``) and params.
-* Run lifetime: the user's active run when there is one; else a managed run opened at the
-  first optimizer step, ended by ``autolog.end_run()``, at exit (FINISHED, or FAILED after
-  an uncaught exception) or on SIGTERM (KILLED). A ``start_run()`` of the user's while it
-  is open starts a child run of it.
-* Distributed: only rank 0 logs (``RANK`` / ``torch.distributed``); the other ranks get
-  no patches at all. ``log_all_ranks=True`` gives each rank its own run tagged
-  ``autolog.rank``. ``TORCHELASTIC_RUN_ID``, ``SLURM_JOB_ID``, ... become tag
-  ``autolog.job_id``.
+* Run lifetime (the core's `LongLivedSession`, opened at the first optimizer step): the
+  user's active run when there is one; else a managed run, ended by ``autolog.end_run()``,
+  at exit (FINISHED, or FAILED after an uncaught exception) or on SIGTERM (KILLED). A
+  ``start_run()`` of the user's while it is open starts a child run of it. A forked child
+  never writes into it.
+* Distributed: only rank 0 logs (``torch.distributed``, else the launchers' variables,
+  read by `autolog.core.tracking.ranks`); the other ranks get no patches at all.
+  ``log_all_ranks=True`` gives each rank its own run tagged ``autolog.rank``.
+  ``TORCHELASTIC_RUN_ID``, ``SLURM_JOB_ID``, ... become tag ``autolog.job_id``.
 * Calls inside another autologged training call (Lightning's ``Trainer.fit``) and
   inference (``model.eval()``, ``torch.no_grad()`` forwards outside an evaluation loader)
   log nothing.
@@ -71,7 +72,6 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,25 +79,24 @@ from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, SubclassPatch, framework_hook, guard
 from autolog.core.patching.integration import Integration
 from autolog.core.patching.registry import integration_autolog
-from autolog.core.tracking import context
+from autolog.core.tracking import context, ranks
+from autolog.core.tracking.longlived import LongLivedSession
 from autolog.integrations import _models
-from autolog.integrations._torch_steps import COMPACT_EVERY, StepLosses, device_sum, to_floats
+from autolog.integrations._torch_loop import (  # noqa: F401 - the tests read the constants
+    DEFAULT_EVERY_N_STEPS,
+    EPOCHS,
+    FLUSH_STEPS,
+    HOLD_UNKNOWN_PASS_STEPS,
+    STEPS,
+    Loop,
+    _OptimizerState,
+)
+from autolog.integrations._torch_steps import COMPACT_EVERY
 
 __all__ = ["TorchConfig", "TorchIntegration", "autolog"]
 
 INTEGRATION = "torch"
 FLAVOR = "pytorch"
-#: ``log_every_n_steps=None`` in a loop of steps (no DataLoader epochs): one ``train_loss``
-#: point per 10 steps (the mean of those steps' losses): 500 points for 5,000 steps.
-DEFAULT_EVERY_N_STEPS = 10
-#: Per-step losses are turned into numbers about every this many steps (one sync each).
-FLUSH_STEPS = 100
-#: A DataLoader pass this long never ends as an epoch (``RandomSampler(num_samples=1e10)``,
-#: the "infinite loader" of makemore-style loops): its steps are a loop of steps.
-LONG_PASS_BATCHES = 1_000_000
-#: Steps held undecided in a pass of unknown length before they count as a loop of steps.
-HOLD_UNKNOWN_PASS_STEPS = 1_000
-STEPS, EPOCHS = "steps", "epochs"  # what a run's training loop turned out to be
 LOSS_FUNCTIONS = (
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
     "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss",
@@ -106,8 +105,6 @@ LOSS_FUNCTIONS = (
     "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
 )
-JOB_ID_VARIABLES = ("TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "LSB_JOBID", "PBS_JOBID",
-                    "JOB_ID", "FLUX_JOB_ID")
 _WRAPPER_CLASSES = ("DistributedDataParallel", "DataParallel", "OptimizedModule",
                     "FullyShardedDataParallel")
 
@@ -123,17 +120,6 @@ class TorchConfig(AutologConfig):
     log_all_ranks: bool = False
 
 
-def _env_rank() -> int | None:
-    for name in ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"):
-        value = os.environ.get(name)
-        if value:
-            try:
-                return int(value)
-            except ValueError:
-                continue
-    return None
-
-
 class TorchIntegration(Integration):
     name = INTEGRATION
     module = "torch"
@@ -146,8 +132,7 @@ class TorchIntegration(Integration):
         self._step_hook_handle: Any = None
 
     def _other_rank(self) -> bool:
-        rank = _env_rank()
-        return rank not in (None, 0) and not getattr(self.config, "log_all_ranks", False)
+        return not ranks.records(getattr(self.config, "log_all_ranks", False))
 
     def patches(self) -> list[Patch | SubclassPatch]:
         if self._other_rank():
@@ -200,208 +185,55 @@ class TorchIntegration(Integration):
         _tracker.scaled = _tracker.unscaled = None
 
 
-# -- what one training loop accumulates ------------------------------------------------------
-
-
-class _OptimizerState:
-    __slots__ = ("index", "prefix", "steps", "losses", "loss_count", "lrs", "optimizer_ref")
-
-    def __init__(self, index: int, optimizer: Any) -> None:
-        self.optimizer_ref = weakref.ref(optimizer)
-        self.index = index
-        self.prefix = "" if index == 0 else f"optimizer{index}_"
-        self.steps = 0
-        self.losses: list[Any] = []  # detached 0-d tensors on their devices, summed lazily
-        self.loss_count = 0
-        self.lrs: list[Any] = []
-
-
-class _Pass:
-    """One iteration over a DataLoader: from ``iter(loader)`` until its iterator is released
-    (the ``for`` loop ended) or, for an iterator still held, until it has yielded all."""
-
-    __slots__ = ("order", "backward_at_start", "steps_at_start", "backward_at_end",
-                 "steps_at_end", "seen_exhausted", "dataset_key", "length", "val_losses",
-                 "val_count", "attributes", "yielded", "over", "iterator_ref")
-
-    def __init__(self, order: int, backward_at_start: int, steps_at_start: int,
-                 dataset_key: int, length: int | None, attributes: dict | None) -> None:
-        self.order = order
-        self.backward_at_start = backward_at_start
-        self.steps_at_start = steps_at_start
-        # Counters when the pass ended (its iterator released, or found exhausted): what
-        # the loop does after a pass, before it is accounted for, is not part of it.
-        self.backward_at_end: int | None = None
-        self.steps_at_end: int | None = None
-        self.seen_exhausted = False  # found exhausted, still live, at a window's close
-        self.dataset_key = dataset_key
-        self.length = length  # batches, when the loader knows
-        self.val_losses: list[Any] = []
-        self.val_count = 0
-        self.attributes = attributes  # the iterator's __dict__, while it lives
-        self.yielded: int | None = None  # batches yielded, read when the iterator died
-        self.over = False
-        self.iterator_ref: Any = None  # its weakref (with the callback), while it matters
-
-    def end(self, backward_calls: int, global_step: int) -> None:
-        if self.backward_at_end is None:
-            self.backward_at_end = backward_calls
-            self.steps_at_end = global_step
-
-    def trained(self) -> bool:
-        """Whether ``backward`` was called while the pass lasted."""
-        return (self.backward_at_end or 0) > self.backward_at_start
-
-    def stepped_past_its_end(self, optimizers: int) -> bool:
-        """More optimizer steps while it lasted than it had batches (each optimizer once per
-        batch): an exhausted iterator the user kept while training went on without it."""
-        if self.length is None or self.steps_at_end is None:
-            return False
-        return self.steps_at_end - self.steps_at_start > self.length * max(1, optimizers)
-
-    def batches_yielded(self) -> int | None:
-        if self.attributes is not None:
-            return self.attributes.get("_num_yielded")
-        return self.yielded
-
-    def exhausted(self) -> bool:
-        """Yielded all its batches; a loader of unknown length counts as exhausted."""
-        if self.length is None:
-            return True
-        yielded = self.batches_yielded()
-        return yielded is not None and yielded >= self.length
-
-
-def _true() -> bool:
-    return True
-
-
-def _nothing() -> None:
-    return None
-
-
-class _Tracker:
-    """The state of the hand-written loop being recorded (one per process)."""
+class _Tracker(Loop):
+    """The hand-written loop being recorded (one per process) and its run."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.integration: TorchIntegration | None = None
-        self.torch: Any = None
-        self.session: Any = None
         self.off = False  # a distributed rank that does not log
         self.candidates: weakref.WeakSet = weakref.WeakSet()
-        self.passes_started = 0
-        self.loop_thread: int | None = None  # the thread that last started a pass
-        self.live_passes: list[_Pass] = []  # started, iterator not yet released
-        self.released: list[_Pass] = []  # iterator released, not yet accounted for
-        self.current_pass: _Pass | None = None  # the last started of the live passes
-        self.scaled: Any = None
-        self.unscaled: Any = None
-        self.pending: list[Any] = []  # detached losses since the last optimizer step
-        self.folded = 0  # losses summed into one entry of `pending` beyond the first
-        self.backward_calls = 0
-        self.is_grad_enabled: Any = _true
-        self.explicit_every: int | None = None  # log_every_n_steps, read once per run
-        self.every = DEFAULT_EVERY_N_STEPS  # steps per window: explicit, else the default
-        self._reset_run()
 
     def bind(self, integration: TorchIntegration, torch: Any) -> None:
         self.integration = integration
         self.torch = torch
         self.is_grad_enabled = torch.is_grad_enabled
 
-    def _reset_run(self) -> None:
-        self.optimizers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        # Strong, so that losses outlive an optimizer that dies before its epoch is logged.
-        self.states: list[_OptimizerState] = []
-        self.last_optimizer: Callable[[], Any] = _nothing  # a weak ref to the last stepped
-        self.last_state: _OptimizerState | None = None
-        self.models: list[Any] = []
-        self.epochs = 0
-        self.global_step = 0
-        # None until the loop shows what it is: EPOCHS (a DataLoader pass with backward
-        # calls ended: train_loss per epoch) or STEPS (train_loss per window of steps).
-        self.mode: str | None = None
-        self.series: StepLosses | None = None  # per-window losses; None when not wanted
-        self.eval_names: dict[int, str] = {}
-
     # -- the run ---------------------------------------------------------------------------
     def open_session(self) -> Any:
-        from autolog.core.tracking import runs
-        from autolog.core.tracking.sessions import TrainingSession
-
+        """The run, at the first optimizer step (or SummaryWriter record): the core's
+        long-lived session, None on a rank that does not record."""
         integration = self.integration
         if integration is None:
             return None
         config = integration.config
-        rank = self._rank()
-        if rank not in (None, 0) and not getattr(config, "log_all_ranks", False):
+        session = LongLivedSession.start(INTEGRATION, config, integration.framework_version,
+                                         rank_source=_distributed_rank,
+                                         tags={"autolog.torch.loop": "vanilla"})
+        if session is None:
             self.off = True
             return None
-        run_name = None
-        if rank not in (None, 0):
-            run_name = f"{os.environ.get('AUTOLOG_RUN_NAME') or 'torch'}-rank{rank}"
-        session = TrainingSession.open(INTEGRATION, config, integration.framework_version,
-                                       run_name=run_name)
-        self.session = session
-        self._reset_run()
-        self.explicit_every = config.log_every_n_steps  # read once per run: hooks are hot
-        self.every = max(1, int(self.explicit_every or DEFAULT_EVERY_N_STEPS))
-        self.series = StepLosses(self.torch, self.every, FLUSH_STEPS)
-        self.loop_thread = threading.get_ident()  # the first optimizer step's thread
-        runs.on_run_end(session.run_id, lambda status, s=session: self.end_run(s, status))
-        if session.owns_run:
-            # A start_run() of the user's while this long-lived run is open becomes its
-            # child instead of failing, as inside the `autolog run` launcher's run.
-            session.run.ambient = True
-            runs.install_signal_handlers()
-        tags = {"autolog.torch.loop": "vanilla"}
-        for variable in JOB_ID_VARIABLES:
-            if os.environ.get(variable):
-                tags["autolog.job_id"] = os.environ[variable]
-                break
-        if rank is not None:
-            tags["autolog.rank"] = str(rank)
-            world = os.environ.get("WORLD_SIZE")
-            if world:
-                tags["autolog.world_size"] = world
-        session.set_tags(tags)
+        self.begin_run(session, config.log_every_n_steps)
+        session.on_end(lambda status, s=session: self.last_records(s))
         return session
 
-    def _rank(self) -> int | None:
-        dist = sys.modules.get("torch.distributed")
-        try:
-            if dist is not None and dist.is_available() and dist.is_initialized():
-                return int(dist.get_rank())
-        except Exception:  # noqa: BLE001 - not initialised in this process after all
-            pass
-        return _env_rank()
-
-    def end_run(self, session: Any, status: str) -> None:
+    def last_records(self, session: Any) -> None:
         """The run ends (end_run, exit, SIGTERM): log what is still held, then forget it."""
         if self.session is not session:
             return
         self.session = None  # ended: nothing below is logged into it twice
         try:
-            self.account_passes(session, run_end=True)
-            self._flush_open_epoch(session)
+            self.end_run(session)
             self._log_models(session)
-            session.record_resources()
         finally:
-            self._reset_run()
-            self.pending = []
-            self.folded = 0
-            for current in self.live_passes:
-                current.over = True
-                current.iterator_ref = None
-            self.live_passes, self.released = [], []
-            self.current_pass = None
+            self.forget_run()
 
     # -- optimizer steps -------------------------------------------------------------------
     def first_step(self, optimizer: Any) -> _OptimizerState | None:
         if self.off:
             return None
         session = self.session
-        if session is None:
+        if session is None or not session.alive:
             session = self.open_session()
             if session is None:
                 return None
@@ -448,176 +280,6 @@ class _Tracker:
             if lr is not None and session is not None:
                 key = f"{state.prefix}lr" if k == 0 else f"{state.prefix}lr_group{k}"
                 session.log_metric(key, lr, step=state.steps - 1)
-
-    # -- per-step losses -------------------------------------------------------------------
-    def close_window(self) -> None:
-        """Every ``every`` steps: the window's losses become one point, logged in batches."""
-        series = self.series
-        series.close()
-        if self.mode is None:
-            self._decide_from_steps()
-        if self.mode is not None and len(series) >= series.flush_windows:
-            self.flush_steps(self.session)
-
-    def _decide_from_steps(self) -> None:
-        """Steps that no DataLoader pass can end as an epoch make the loop one of steps:
-        none is live (hand-made batches), the live one never ends (an "infinite" sampler,
-        an unknown length held too long) or it yielded all its batches and is still held."""
-        current = self.current_pass
-        if current is None:
-            self.decide(STEPS)
-        elif current.length is None:
-            if self.global_step - current.steps_at_start > HOLD_UNKNOWN_PASS_STEPS:
-                self.decide(STEPS)
-        elif current.length >= LONG_PASS_BATCHES:
-            self.decide(STEPS)
-        elif current.exhausted():
-            if current.seen_exhausted:  # at the previous window's close too: a stale pass
-                self.decide(STEPS)
-            current.seen_exhausted = True
-
-    def decide(self, mode: str) -> None:
-        """What the loop is, once for the run: the epoch means or the windows are dropped."""
-        self.mode = mode
-        if mode == STEPS:
-            for state in self.states:
-                state.losses, state.loss_count = [], 0
-        elif not self.explicit_every:
-            self.series = None  # epochs only; the windows held so far are in the epoch
-
-    def flush_steps(self, session: Any, *, close: bool = False) -> None:
-        """Log the closed windows (``close``: the open one too), converted together (one
-        synchronisation): ``train_loss`` in a loop of steps, ``train_loss_step`` beside
-        epochs. Undecided, they are held."""
-        series = self.series
-        if series is None:
-            return
-        if close:
-            series.close()
-        if self.mode is None or not len(series) or session is None:
-            return
-        key = "train_loss" if self.mode == STEPS else "train_loss_step"
-        for step, value in series.take():
-            session.log_metric(key, value, step=step)
-
-    # -- epochs ----------------------------------------------------------------------------
-    def start_pass(self, iterator: Any) -> None:
-        """``iter(loader)`` returned ``iterator``: a pass begins (the batches come later)."""
-        try:
-            length: int | None = len(iterator)
-        except Exception:  # noqa: BLE001 - an IterableDataset without a length
-            length = None
-        attributes = getattr(iterator, "__dict__", None)
-        self.passes_started += 1
-        current = _Pass(self.passes_started, self.backward_calls, self.global_step,
-                        id(getattr(iterator, "_dataset", iterator)), length,
-                        attributes if isinstance(attributes, dict) else None)
-        try:
-            current.iterator_ref = weakref.ref(iterator, _released_callback(current))
-        except TypeError:  # not weakly referenceable: over once it yielded all its batches
-            pass
-        self.live_passes.append(current)
-        self.current_pass = current
-        self.loop_thread = threading.get_ident()
-
-    def release(self, current: _Pass) -> None:
-        """The iterator of ``current`` was released (any thread, from a weakref callback):
-        only bookkeeping here; `account_passes` logs, from a hook, later."""
-        attributes = current.attributes
-        current.yielded = attributes.get("_num_yielded") if attributes is not None else None
-        current.attributes = None  # hold none of the dead iterator's state
-        current.iterator_ref = None
-        if current.over:
-            return
-        current.end(self.backward_calls, self.global_step)
-        live = self.live_passes
-        try:
-            live.remove(current)
-        except ValueError:  # already taken off by `account_passes`
-            pass
-        self.current_pass = live[-1] if live else None
-        self.released.append(current)
-
-    def account_passes(self, session: Any, *, run_end: bool = False) -> None:
-        """Log the passes that are over: released iterators, and live ones that yielded
-        all their batches (an iterator the user still holds, persistent workers); at
-        ``run_end`` also the live ones of unknown length."""
-        over, self.released = self.released, []
-        keep = []
-        for current in self.live_passes:
-            if run_end if current.length is None else current.exhausted():
-                over.append(current)
-            else:
-                keep.append(current)
-        self.live_passes = keep
-        self.current_pass = keep[-1] if keep else None
-        over.sort(key=lambda current: current.order)
-        # A pass can be in both lists when its iterator is released meanwhile: `over` marks
-        # the first visit.
-        for current in over:
-            if not current.over:
-                current.over = True
-                current.iterator_ref = None  # no callback once accounted for
-                current.end(self.backward_calls, self.global_step)  # if still live
-                if current.exhausted():
-                    self._end_pass(current, session)
-
-    def _end_pass(self, current: _Pass, session: Any) -> None:
-        if session is None:
-            return
-        if current.trained():
-            if current.stepped_past_its_end(len(self.states)):
-                if self.mode is None:
-                    self.decide(STEPS)
-                return
-            if self.mode is None:
-                self.decide(EPOCHS)
-                self.flush_steps(session)  # the windows held so far: train_loss_step
-            if self.mode == EPOCHS:
-                self._end_epoch(session)
-            # (in a loop of steps, a pass with backward calls is no epoch: steps go on)
-        elif current.val_count:
-            name = self.eval_names.get(current.dataset_key)
-            if name is None:
-                number = len(self.eval_names) + 1
-                name = "val_loss" if number == 1 else f"val{number}_loss"
-                self.eval_names[current.dataset_key] = name
-            (total,) = _to_floats([_sum(current.val_losses)])
-            step = max(self.epochs - 1, 0) if self.mode == EPOCHS else current.steps_at_end
-            session.log_metric(name, total / current.val_count, step=step)
-
-    def _end_epoch(self, session: Any) -> None:
-        self.flush_steps(session)
-        states = [s for s in self.states if s.loss_count]
-        tensors = [_sum(s.losses) for s in states]
-        counts = [s.loss_count for s in states]
-        if self.pending:  # backward calls after the last step
-            tensors.append(_sum(self.pending))
-            counts.append(len(self.pending) + self.folded)
-            self.pending = []
-            self.folded = 0
-        for state in states:
-            state.losses, state.loss_count = [], 0
-        self.states = [s for s in self.states if s.optimizer_ref() is not None]
-        epoch = self.epochs
-        self.epochs += 1
-        if not tensors:
-            return
-        values = _to_floats(tensors)
-        metrics = {"train_loss": sum(values) / sum(counts)}
-        if len(states) > 1:
-            for state, value, count in zip(states, values, counts):
-                metrics[f"train_loss_optimizer{state.index}"] = value / count
-        session.log_metrics(metrics, step=epoch)
-
-    def _flush_open_epoch(self, session: Any) -> None:
-        """At run end: the windows not logged yet (a loop that never ended an epoch is a loop
-        of steps), and an epoch that did not reach its end."""
-        if self.mode is None:
-            self.decide(STEPS)
-        self.flush_steps(session, close=True)
-        if self.mode == EPOCHS and any(s.loss_count for s in self.states):
-            self._end_epoch(session)
 
     # -- the model -------------------------------------------------------------------------
     def _log_models(self, session: Any) -> None:
@@ -683,15 +345,17 @@ def _param_value(value: Any) -> Any:
     number = _number(value) if hasattr(value, "numel") else None
     return number if number is not None else value
 
-
 def _sum(losses: list[Any]) -> Any:
-    """The float32 sum of detached 0-d tensors, on their device (no synchronisation)."""
-    return device_sum(_tracker.torch, losses)
+    return _tracker.sum(losses)
 
 
-def _to_floats(tensors: list[Any]) -> list[float]:
-    """Python floats of 0-d tensors: one stacked transfer when they share a device."""
-    return to_floats(_tracker.torch, tensors)
+def _distributed_rank() -> int | None:
+    """torch.distributed's rank once initialised (it wins over the environment)."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        return int(dist.get_rank())
+    return None
+
 
 
 # -- the gates: asked before a hook on hot paths; cheap, and never raise ----------------------
@@ -836,13 +500,6 @@ def log_finished_passes() -> None:
             tracker.flush_steps(session)
 
 
-def _released_callback(current: _Pass) -> Callable[[Any], None]:
-    def released(_ref: Any) -> None:
-        _tracker.release(current)
-
-    return released
-
-
 def on_loss(call: Any) -> None:
     """A loss function or loss module: with gradients off in a loader pass, a val loss."""
     result = call.proceed()
@@ -894,7 +551,9 @@ def on_summary_writer(call: Any) -> None:
     tracker = _tracker
     if tracker.off:
         return
-    session = tracker.session or tracker.open_session()
+    session = tracker.session
+    if session is None or not session.alive:
+        session = tracker.open_session()
     if session is None:
         return
     method = getattr(call.function, "__name__", "")

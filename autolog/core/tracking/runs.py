@@ -267,6 +267,16 @@ def on_run_end(run_id: str, callback: Callable[[str], None]) -> None:
     _end_callbacks.setdefault(run_id, []).append(callback)
 
 
+def cancel_run_end(run_id: str, callback: Callable[[str], None]) -> None:
+    """Forget ``callback`` registered with `on_run_end` (a session that ended before its
+    run: the user's run outlives the Lightning fit logged into it)."""
+    callbacks = _end_callbacks.get(run_id)
+    if callbacks and callback in callbacks:
+        callbacks.remove(callback)
+        if not callbacks:
+            del _end_callbacks[run_id]
+
+
 def _call_end_callbacks(run_id: str, status: str) -> None:
     callbacks = _end_callbacks.pop(run_id, None)
     if not callbacks:
