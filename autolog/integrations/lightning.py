@@ -18,9 +18,12 @@ inside it):
 * the model: ``model_summary.txt`` and (``log_models=True``) the LightningModule through
   the ``pytorch`` flavor (state dict, plus the pickled module when it pickles).
 
-Only global rank 0 logs. `AutologCallback` is the callback the patch adds to the trainer
-for the duration of ``fit``; pass ``autolog.lightning.AutologCallback()`` to a Trainer
-yourself to log without patching (it opens its run at fit start and ends it at fit end).
+Only global rank 0 logs (`autolog.core.tracking.ranks`: the trainer's rank, else the
+launchers' variables); other ranks' fits open no run. `AutologCallback` is the callback
+the patch adds to the trainer for the duration of ``fit``; pass
+``autolog.lightning.AutologCallback()`` to a Trainer yourself to log without patching: it
+logs through the core's long-lived session, opened at fit setup and ended at teardown (or
+by end_run, at exit, on SIGTERM, whichever comes first).
 Lightning is not imported here; the callback class is made on first use.
 """
 
@@ -34,6 +37,7 @@ from autolog.core.config import AutologConfig
 from autolog.core.patching import Patch, guard
 from autolog.core.patching.integration import Integration
 from autolog.core.patching.registry import integration_autolog
+from autolog.core.tracking import ranks
 
 __all__ = ["AutologCallback", "LightningConfig", "LightningIntegration", "autolog"]  # noqa: F822
 
@@ -56,9 +60,15 @@ class LightningIntegration(Integration):
 
     def patches(self) -> list[Patch]:
         return [
-            Patch("lightning.pytorch.trainer.trainer:Trainer.fit", on_fit),
-            Patch("pytorch_lightning.trainer.trainer:Trainer.fit", on_fit),
+            Patch("lightning.pytorch.trainer.trainer:Trainer.fit", on_fit, when=_records),
+            Patch("pytorch_lightning.trainer.trainer:Trainer.fit", on_fit, when=_records),
         ]
+
+
+def _records(trainer: Any) -> bool:
+    """Only global rank 0 opens a run (the gate of the fit patch: other ranks' fits run
+    unrecorded, with no run of their own)."""
+    return ranks.records(rank_source=lambda: getattr(trainer, "global_rank", None))
 
 
 def on_fit(session: Any, call: Any) -> None:
@@ -124,23 +134,26 @@ def _make_callback_class(package: str) -> type:
 
         # -- the session (explicit use: no patch opened one) -------------------------------
         def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
-            if stage != "fit" or self._session is not None or not trainer.is_global_zero:
+            """The core's long-lived session, from setup to teardown (or the run's end by
+            end_run, exit or SIGTERM, whichever comes first); None on other ranks."""
+            if stage != "fit" or self._session is not None:
                 return
             with guard(f"{INTEGRATION}: AutologCallback.setup"):
                 from autolog.core.patching.registry import get_integration
-                from autolog.core.tracking.sessions import TrainingSession
+                from autolog.core.tracking.longlived import LongLivedSession
 
                 integration = get_integration(INTEGRATION)
-                self._session = TrainingSession.open(INTEGRATION, integration.config,
-                                                     _version())
-                self._owns_session = True
+                self._session = LongLivedSession.start(
+                    INTEGRATION, integration.config, _version(),
+                    rank_source=lambda: trainer.global_rank)
+                self._owns_session = self._session is not None
 
         def _close(self, error: BaseException | None) -> None:
             if self._owns_session and self._session is not None:
                 session, self._session = self._session, None
                 self._owns_session = False
                 with guard(f"{INTEGRATION}: AutologCallback close"):
-                    session.close(error=error)
+                    session.end(error)
 
         def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
             self._close(exception)
