@@ -243,3 +243,54 @@ def test_rank_zero_is_tagged(monkeypatch):
     autolog.end_run()
     tags = run_of(session).data.tags
     assert tags["autolog.rank"] == "0" and tags["autolog.world_size"] == "2"
+
+
+# -- one run per job ----------------------------------------------------------------------------
+
+
+class Share:
+    """A job's channel within one process (the test plays both ranks)."""
+
+    def __init__(self) -> None:
+        self.run_id = None
+
+    def publish(self, key, run_id):
+        self.run_id = run_id
+
+    def receive(self, key):
+        return self.run_id
+
+
+def test_rank_0_shares_its_run_and_rank_1_adds_only_its_metrics(monkeypatch):
+    share = Share()
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    first = LongLivedSession.start("steps", config(), job=share)
+    assert share.run_id == first.run_id and first.owns_run
+    monkeypatch.setenv("RANK", "1")
+    assert LongLivedSession.start("steps", config(), job=share) is None  # nothing to add
+    rank1 = LongLivedSession.start("steps", config(log_all_ranks=True), job=share)
+    assert rank1.run_id == first.run_id and not rank1.owns_run
+    assert autolog.active_run().info.run_id == first.run_id  # rank 1 makes nothing active
+    ended = []
+    rank1.on_end(lambda status: (ended.append(status), rank1.log_metric("last", 2.0)))
+    rank1.log_metric("train_loss", 0.5, step=0)
+    rank1.log_metrics({"val_loss": 0.7}, step=0)
+    rank1.log_params({"lr": 0.1})  # rank 0's to log
+    rank1.end()
+    assert ended == ["FINISHED"] and not rank1.alive
+    assert autolog.active_run().info.run_id == first.run_id  # rank 0's run goes on
+    autolog.end_run()
+    run = run_of(first)
+    assert run.info.status == "FINISHED"
+    assert {"rank1/train_loss", "rank1/val_loss", "rank1/last",
+            "rank1/training_duration_seconds", "training_duration_seconds"} <= \
+        set(run.data.metrics)
+    assert "lr" not in run.data.params and "train_loss" not in run.data.metrics
+    assert run.data.tags["autolog.rank1.node"] == run.data.tags["autolog.rank0.node"]
+
+
+def test_a_rank_that_gets_no_run_id_records_nothing(monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    assert LongLivedSession.start("steps", config(log_all_ranks=True), job=Share()) is None
+    assert autolog.active_run() is None

@@ -55,10 +55,14 @@ A plain loop -- ``for x, y in loader: loss = f(model(x), y); loss.backward(); op
   at exit (FINISHED, or FAILED after an uncaught exception) or on SIGTERM (KILLED). A
   ``start_run()`` of the user's while it is open starts a child run of it. A forked child
   never writes into it.
-* Distributed: only rank 0 logs (``torch.distributed``, else the launchers' variables,
-  read by `autolog.core.tracking.ranks`); the other ranks get no patches at all.
-  ``log_all_ranks=True`` gives each rank its own run tagged ``autolog.rank``.
-  ``TORCHELASTIC_RUN_ID``, ``SLURM_JOB_ID``, ... become tag ``autolog.job_id``.
+* Distributed: rank 0 logs (``torch.distributed``, else the launchers' variables, read
+  by `autolog.core.tracking.ranks`); other ranks get no patches unless
+  ``log_system_metrics`` or ``log_all_ranks``. With an initialised process group the job
+  has one run: rank 0 publishes its id through the group's store, and rank k adds its
+  system metrics (``system/rank<k>/...``) and, with ``log_all_ranks``, its own metrics as
+  ``rank<k>/<key>`` (the core's `RankSession`). Without one, ``log_all_ranks=True`` gives
+  each rank its own run. ``TORCHELASTIC_RUN_ID``, ``SLURM_JOB_ID``, ... become tag
+  ``autolog.job_id``.
 * Calls inside another autologged training call (Lightning's ``Trainer.fit``) and
   inference (``model.eval()``, ``torch.no_grad()`` forwards outside an evaluation loader)
   log nothing.
@@ -113,7 +117,8 @@ _WRAPPER_CLASSES = ("DistributedDataParallel", "DataParallel", "OptimizedModule"
 class TorchConfig(AutologConfig):
     """The common options plus: ``log_checkpoints`` (files written with ``torch.save``
     during the run become artifacts), ``checkpoint_max_mb`` (larger ones are skipped),
-    ``log_all_ranks`` (every distributed rank logs into a run of its own)."""
+    ``log_all_ranks`` (every distributed rank logs its own metrics: ``rank<k>/<key>`` in
+    the job's one run, or a run of its own without a process group)."""
 
     log_checkpoints: bool = True
     checkpoint_max_mb: float = 512.0
@@ -132,7 +137,11 @@ class TorchIntegration(Integration):
         self._step_hook_handle: Any = None
 
     def _other_rank(self) -> bool:
-        return not ranks.records(getattr(self.config, "log_all_ranks", False))
+        """A rank other than 0 with nothing to record: no patches at all. (With
+        ``log_system_metrics`` it joins the job's run for its system metrics.)"""
+        config = self.config
+        return not ranks.records(getattr(config, "log_all_ranks", False)
+                                 or getattr(config, "log_system_metrics", False))
 
     def patches(self) -> list[Patch | SubclassPatch]:
         if self._other_rank():
@@ -209,7 +218,8 @@ class _Tracker(Loop):
         config = integration.config
         session = LongLivedSession.start(INTEGRATION, config, integration.framework_version,
                                          rank_source=_distributed_rank,
-                                         tags={"autolog.torch.loop": "vanilla"})
+                                         tags={"autolog.torch.loop": "vanilla"},
+                                         job=_job_share())
         if session is None:
             self.off = True
             return None
@@ -355,6 +365,41 @@ def _distributed_rank() -> int | None:
     if dist is not None and dist.is_available() and dist.is_initialized():
         return int(dist.get_rank())
     return None
+
+
+#: How long a rank waits at its first step for rank 0's run id (ranks step together).
+JOIN_TIMEOUT_S = 60.0
+
+
+class _DistributedStore:
+    """The process group's key-value store: rank 0 publishes its run's id to the job."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def publish(self, key: str, run_id: str) -> None:
+        self.store.set(key, run_id)
+
+    def receive(self, key: str) -> str | None:
+        from datetime import timedelta
+
+        try:
+            self.store.wait([key], timedelta(seconds=JOIN_TIMEOUT_S))
+        except RuntimeError:  # DistStoreError: rank 0 opened no run (autolog off there)
+            return None
+        return self.store.get(key).decode()
+
+
+def _job_share() -> _DistributedStore | None:
+    """One run per job: the initialised process group's store, when there are ranks."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not dist.is_available() or not dist.is_initialized():
+        return None
+    if dist.get_world_size() < 2:
+        return None
+    from torch.distributed.distributed_c10d import _get_default_store
+
+    return _DistributedStore(_get_default_store())
 
 
 

@@ -20,24 +20,50 @@ else is decided here, once:
   returns None) unless ``log_all_ranks``, which gives each rank a run of its own named
   ``<name>-rank<k>``; rank, world size and job id become tags;
 * fork: a forked child never writes into the session's run (`alive` is False there and
-  its records are dropped); the run stays its parent's to end.
+  its records are dropped); the run stays its parent's to end;
+* one run per distributed job, where the framework can share a run id between its ranks
+  (a `JobShare`: torch.distributed's store): rank 0 opens the run and publishes its id;
+  the other ranks join it (`RankSession`) when they have something to add -- system
+  metrics (``log_system_metrics``) under ``system/rank<k>/``, their own metrics
+  (``log_all_ranks``) as ``rank<k>/<key>`` -- and never params, tags or models, which are
+  rank 0's. A rank's host is tag ``autolog.rank<k>.node``.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from autolog.core.config import ENV_RUN_NAME, AutologConfig
+from autolog.core.entities import RunStatus
 from autolog.core.reporting import report_internal_error
-from autolog.core.tracking import ranks, runs
+from autolog.core.tracking import context, ranks, runs
+from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import TrainingSession
 
-__all__ = ["LongLivedSession"]
+__all__ = ["JobShare", "LongLivedSession", "RankSession"]
 
 _pid = os.getpid()  # this process; a forked child updates it (no system call per record)
+
+
+class JobShare(Protocol):
+    """How the ranks of one distributed job pass rank 0's run id (the framework's own
+    channel: torch.distributed's key-value store)."""
+
+    def publish(self, key: str, run_id: str) -> None:
+        """Rank 0: make ``run_id`` readable under ``key`` by every rank."""
+
+    def receive(self, key: str) -> str | None:
+        """Another rank: the run id under ``key`` once rank 0 published it; None when it
+        did not within a bounded wait."""
+
+
+_job_runs = 0  # runs this process opened or joined in its job: the n-th shares key n
 
 
 class LongLivedSession(TrainingSession):
@@ -63,11 +89,20 @@ class LongLivedSession(TrainingSession):
         *,
         rank_source: Callable[[], int | None] | None = None,
         tags: Mapping[str, str] | None = None,
+        job: JobShare | None = None,
     ) -> LongLivedSession | None:
         """Open the session (None on a rank that does not record). ``rank_source``: the
         framework's own rank, when it knows it; ``tags``: the integration's, set with the
-        placement's in one record."""
+        placement's in one record; ``job``: the channel of a distributed job's ranks, for
+        one run per job (a `RankSession` on ranks other than 0)."""
+        global _job_runs
         where = ranks.placement(rank_source)
+        key = None
+        if job is not None and where.rank is not None:
+            key = f"autolog/run/{_job_runs}"
+            _job_runs += 1
+            if where.rank != 0:
+                return RankSession.join(integration, config, job, key, where)
         run_name = None
         if not where.is_zero:
             if not getattr(config, "log_all_ranks", False):
@@ -85,6 +120,10 @@ class LongLivedSession(TrainingSession):
         all_tags.update(where.tags())
         if all_tags:
             session.set_tags(all_tags)
+        if key is not None:
+            session.set_tags({"autolog.rank0.node": _node()})
+            session.record("sharing the run with the job's ranks", job.publish, key,
+                           session.run_id)
         return session
 
     @property
@@ -142,6 +181,92 @@ class LongLivedSession(TrainingSession):
         self.record_resources()
         if error is not None:
             raise error
+
+
+class RankSession(LongLivedSession):
+    """A rank's share of the run rank 0 opened for the whole job: its metrics, renamed
+    ``rank<k>/<key>`` (``log_all_ranks``), and its system metrics (``log_system_metrics``);
+    every other record (params, tags, models, files) is rank 0's and dropped here. It
+    never ends the run: at the end of its training (exit, `end`) it logs its last records
+    and stops sampling."""
+
+    per_rank = False  # log_all_ranks: this rank's own metrics are logged
+
+    @classmethod
+    def join(cls, integration: str, config: AutologConfig, job: JobShare, key: str,
+             where: ranks.Placement) -> RankSession | None:
+        per_rank = bool(getattr(config, "log_all_ranks", False))
+        if not per_rank and not config.log_system_metrics:
+            return None  # nothing of this rank's to add
+        run_id = job.receive(key)
+        if run_id is None:
+            return None
+        uri = context.get_tracking_uri()
+        run = runs.ActiveRun(context.get_store(uri).get_run(run_id), uri)
+        session = cls(run, config, False, integration)
+        session.placement = where
+        session.per_rank = per_rank
+        session.prefix = f"rank{where.rank}/"
+        TrainingSession.record(session, "set_tags", partial(RunRecorder.set_tags, session),
+                               {f"autolog.rank{where.rank}.node": _node()})
+        if config.log_system_metrics:
+            runs._start_system_metrics(run, node=session.prefix)
+        _joined.add(session)
+        _exit_handling()
+        return session
+
+    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
+        if self.per_rank:
+            super().log_metric(self.prefix + key, value, step)
+
+    def log_metrics(self, metrics: Any, step: int | None = None) -> None:
+        if self.per_rank:
+            prefix = self.prefix
+            super().log_metrics(lambda: {prefix + str(k): v for k, v in (
+                metrics() if callable(metrics) else metrics).items()}, step)
+
+    def record(self, what: str, record: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if what not in ("log_metric", "log_metrics"):
+            return None  # rank 0's
+        return super().record(what, record, *args, **kwargs)
+
+    def _run_ended(self, status: str) -> None:
+        try:
+            super()._run_ended(status)
+        finally:
+            _joined.discard(self)
+            monitor, self.run.monitor = self.run.monitor, None
+            if monitor is not None:
+                monitor.stop()
+
+
+def _node() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+_joined: weakref.WeakSet = weakref.WeakSet()  # rank sessions of this process, for exit
+_exit_registered = False
+
+
+def _exit_handling() -> None:
+    global _exit_registered
+    if not _exit_registered:
+        _exit_registered = True
+        atexit.register(_end_joined_at_exit)  # before the logger's own flush at exit
+
+
+def _end_joined_at_exit() -> None:
+    for session in list(_joined):
+        if session.alive:
+            uri = session.uri
+            try:
+                session._run_ended(RunStatus.FINISHED)
+            except Exception as exc:  # noqa: BLE001 - at exit, report and go on
+                report_internal_error(exc, f"{session.integration}: a rank's last records")
+            finally:
+                context.get_logger(uri).flush()
 
 
 def _after_fork_in_child() -> None:

@@ -294,8 +294,10 @@ def _call_end_callbacks(run_id: str, status: str) -> None:
         raise error
 
 
-def _start_system_metrics(run: ActiveRun) -> None:
-    from autolog.core.tracking.sysmetrics import SystemMetricsMonitor
+def _start_system_metrics(run: ActiveRun, node: str = "") -> None:
+    """Sample system metrics into ``run`` until it ends; ``node`` (``rank1/``) goes after
+    the ``system/`` prefix: one process's share of a run several processes write."""
+    from autolog.core.tracking.sysmetrics import PREFIX, SystemMetricsMonitor
 
     interval = float(os.environ.get("AUTOLOG_SYSTEM_METRICS_SAMPLING_INTERVAL", "10") or 10)
     run_logger = context.get_logger(run.uri)
@@ -304,6 +306,8 @@ def _start_system_metrics(run: ActiveRun) -> None:
     def log_sample(values: dict[str, float], step: int) -> None:
         timestamp = now_ms()
         for key, value in values.items():
+            if node and key.startswith(PREFIX):
+                key = f"{PREFIX}{node}{key[len(PREFIX):]}"
             run_logger.log_metric(run_id, key, float(value), timestamp, step)
 
     run.monitor = SystemMetricsMonitor(log_sample, interval=interval)
