@@ -294,3 +294,22 @@ def test_a_rank_that_gets_no_run_id_records_nothing(monkeypatch):
     monkeypatch.setenv("RANK", "1")
     assert LongLivedSession.start("steps", config(log_all_ranks=True), job=Share()) is None
     assert autolog.active_run() is None
+
+
+def test_without_log_all_ranks_a_rank_adds_only_its_system_metrics(monkeypatch):
+    monkeypatch.setenv("AUTOLOG_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.05")
+    share = Share()
+    monkeypatch.setenv("RANK", "0")
+    first = LongLivedSession.start("steps", config(), job=share)
+    monkeypatch.setenv("RANK", "1")
+    rank1 = LongLivedSession.start("steps", config(log_system_metrics=True), job=share)
+    rank1.log_metric("train_loss", 0.5)  # not this rank's to log
+    deadline = time.monotonic() + 10
+    while rank1.run.monitor._step < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rank1.end()
+    assert rank1.run.monitor is None  # sampling stopped
+    autolog.end_run()
+    metrics = run_of(first).data.metrics
+    assert any(k.startswith("system/rank1/") for k in metrics), sorted(metrics)
+    assert not any(k.startswith("rank1/") for k in metrics)

@@ -87,10 +87,3 @@ def test_two_ranks_write_into_one_run(tmp_path):
     finally:
         autolog.set_tracking_uri(None)
 
-
-@pytest.mark.slow
-def test_without_log_all_ranks_rank_1_adds_only_its_system_metrics(tmp_path):
-    run = torchrun(tmp_path, all_ranks=False)
-    metrics = run.data.metrics
-    assert "train_loss" in metrics and not any(k.startswith("rank1/") for k in metrics)
-    assert any(k.startswith("system/rank1/") for k in metrics), sorted(metrics)
