@@ -313,3 +313,42 @@ def test_without_log_all_ranks_a_rank_adds_only_its_system_metrics(monkeypatch):
     metrics = run_of(first).data.metrics
     assert any(k.startswith("system/rank1/") for k in metrics), sorted(metrics)
     assert not any(k.startswith("rank1/") for k in metrics)
+
+
+RANK_1 = """
+import sys, time, autolog
+from dataclasses import dataclass
+from autolog.core.config import AutologConfig
+from autolog.core.tracking.longlived import LongLivedSession
+
+@dataclass
+class StepConfig(AutologConfig):
+    log_all_ranks: bool = True
+
+class Share:
+    def publish(self, key, run_id): pass
+    def receive(self, key): return sys.argv[1]
+
+session = LongLivedSession.start("steps", StepConfig(log_environment=False), job=Share())
+session.on_end(lambda status: session.log_metric("last_" + status.lower(), 1.0))
+session.log_metric("train_loss", 0.5)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_rank_on_sigterm_writes_its_last_records(tmp_path):
+    autolog.set_tracking_uri(tmp_path / "sub")
+    with autolog.start_run() as rank0:
+        env = {k: v for k, v in os.environ.items() if k not in RANK_VARIABLES}
+        env.update(PYTHONPATH=str(REPO), AUTOLOG_TRACKING_URI=str(tmp_path / "sub"),
+                   RANK="1", WORLD_SIZE="2")
+        proc = subprocess.Popen([sys.executable, "-c", RANK_1, rank0.info.run_id], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGTERM, err
+    run = run_of(rank0)
+    assert run.info.status == "FINISHED"  # rank 0's to end
+    assert {"rank1/train_loss", "rank1/last_killed"} <= set(run.data.metrics)

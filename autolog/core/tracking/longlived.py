@@ -187,8 +187,8 @@ class RankSession(LongLivedSession):
     """A rank's share of the run rank 0 opened for the whole job: its metrics, renamed
     ``rank<k>/<key>`` (``log_all_ranks``), and its system metrics (``log_system_metrics``);
     every other record (params, tags, models, files) is rank 0's and dropped here. It
-    never ends the run: at the end of its training (exit, `end`) it logs its last records
-    and stops sampling."""
+    never ends the run: at the end of its training (exit, SIGTERM, `end`) it logs its last
+    records and stops sampling."""
 
     per_rank = False  # log_all_ranks: this rank's own metrics are logged
 
@@ -255,14 +255,16 @@ def _exit_handling() -> None:
     if not _exit_registered:
         _exit_registered = True
         atexit.register(_end_joined_at_exit)  # before the logger's own flush at exit
+        runs.on_terminate(lambda: _end_joined_at_exit(RunStatus.KILLED))
+        runs.install_signal_handlers()  # (from the main thread; else at exit only)
 
 
-def _end_joined_at_exit() -> None:
+def _end_joined_at_exit(status: str = RunStatus.FINISHED) -> None:
     for session in list(_joined):
         if session.alive:
             uri = session.uri
             try:
-                session._run_ended(RunStatus.FINISHED)
+                session._run_ended(status)
             except Exception as exc:  # noqa: BLE001 - at exit, report and go on
                 report_internal_error(exc, f"{session.integration}: a rank's last records")
             finally:

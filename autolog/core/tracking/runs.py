@@ -376,6 +376,16 @@ def _end_runs_at_exit() -> None:
 
 
 _signal_handlers_installed = False
+#: called first on SIGTERM, before this process's runs end (`on_terminate`)
+_terminate_callbacks: list[Callable[[], None]] = []
+
+
+def on_terminate(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` on SIGTERM (once `install_signal_handlers` ran), before the
+    process's active runs end KILLED: for writers into runs this process does not own (a
+    rank's share of its job's run)."""
+    if callback not in _terminate_callbacks:
+        _terminate_callbacks.append(callback)
 
 
 def install_signal_handlers() -> None:
@@ -392,6 +402,11 @@ def install_signal_handlers() -> None:
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum, frame):
+        for callback in list(_terminate_callbacks):
+            try:
+                callback()
+            except Exception as exc:  # noqa: BLE001 - terminating: report and go on
+                _log().warning("autolog: on SIGTERM: %s", exc)
         with _active_lock:
             runs = list(_all_active.values())
         for run in reversed(runs):
