@@ -118,10 +118,11 @@ class LongLivedSession(TrainingSession):
             runs.install_signal_handlers()
         all_tags = dict(tags or {})
         all_tags.update(where.tags())
+        if key is not None:
+            all_tags["autolog.rank0.node"] = _node()
         if all_tags:
             session.set_tags(all_tags)
         if key is not None:
-            session.set_tags({"autolog.rank0.node": _node()})
             session.record("sharing the run with the job's ranks", job.publish, key,
                            session.run_id)
         return session
