@@ -323,3 +323,27 @@ def test_saved_model_loads_with_mlflow(tmp_path):
     loaded["model"].eval()
     with torch.no_grad():
         assert torch.equal(loaded["model"](batch).logits, model(batch).logits)
+
+
+def test_report_to_mlflow_writes_its_own_run_not_into_ours(tmp_path, monkeypatch):
+    """MLflow's own Trainer callback (report_to="mlflow") keeps its own run, even when our
+    runs go to the same MLflow store: our run gets each point once."""
+    pytest.importorskip("mlflow")
+    import mlflow
+
+    db = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", db)
+    autolog.set_tracking_uri(f"mlflow+{db}")
+    try:
+        train(tmp_path, report_to="mlflow")
+        autolog.flush()
+    finally:
+        autolog.set_tracking_uri(None)
+    client = mlflow.MlflowClient(tracking_uri=db)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert len(runs) == 2
+    ours = [r for r in runs if r.data.tags.get("mlflow.autologging") == "transformers"]
+    assert len(ours) == 1
+    for run in runs:
+        history = client.get_metric_history(run.info.run_id, "loss")
+        assert [m.step for m in history] == list(range(1, STEPS + 1))
