@@ -347,3 +347,37 @@ def test_report_to_mlflow_writes_its_own_run_not_into_ours(tmp_path, monkeypatch
     for run in runs:
         history = client.get_metric_history(run.info.run_id, "loss")
         assert [m.step for m in history] == list(range(1, STEPS + 1))
+
+
+def test_explicit_callback_ends_the_run_of_a_train_that_raised(tmp_path):
+    class Boom(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            raise KeyError("boom")
+
+    autolog.autolog(disable=True)
+    callback = autolog.transformers.AutologCallback()
+    trainer = make_trainer(tmp_path, callbacks=[callback, Boom()])
+    with pytest.raises(KeyError, match="boom"):
+        trainer.train()
+    (failed,) = autolog.search_runs()
+    assert failed.info.status == "RUNNING"  # a Trainer has no exception event
+    trainer.remove_callback(Boom)
+    trainer.train()
+    runs = {r.info.run_id: r for r in autolog.search_runs()}
+    assert runs[failed.info.run_id].info.status == "FAILED"
+    (new,) = [r for r in runs.values() if r.info.run_id != failed.info.run_id]
+    assert new.info.status == "FINISHED" and "mlflow.parentRunId" not in new.data.tags
+
+
+def test_a_failing_evaluate_hook_leaves_the_result_alone(tmp_path, lenient):
+    from autolog.testing import inject_hook_faults
+
+    trainer, _ = train(tmp_path, eval_strategy="no")
+    expected = trainer.evaluate()["eval_loss"]
+    (hook,) = [h for h in autolog.testing.list_hooks("transformers") if "on_evaluate" in h]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with inject_hook_faults(hook) as fired:
+            assert trainer.evaluate()["eval_loss"] == expected
+    assert fired == [hook]
+    assert len([w for w in caught if issubclass(w.category, autolog.AutologWarning)]) == 1
