@@ -81,7 +81,8 @@ class TransformersIntegration(Integration):
 
     def patches(self) -> list[Patch]:
         return [
-            Patch("transformers.trainer:Trainer.train", on_train, run_name=_run_name),
+            Patch("transformers.trainer:Trainer.train", on_train, run_name=_run_name,
+                  when=_main_process),
             Patch("transformers.trainer:Trainer.evaluate", on_evaluate, training=False,
                   when=_has_run),
         ]
@@ -91,6 +92,12 @@ class TransformersIntegration(Integration):
 
 #: trainer -> the run of its last train() (for a later evaluate()); weak: never keeps one.
 _trainer_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _main_process(trainer: Any) -> bool:
+    """Only the main process of a distributed job opens a run (the others train unlogged)."""
+    is_main = getattr(trainer, "is_world_process_zero", None)
+    return bool(is_main()) if callable(is_main) else True
 
 
 def _run_name(call: Any) -> str | None:
