@@ -149,7 +149,7 @@ def test_model_round_trip_gives_the_same_logits(tmp_path):
     with torch.no_grad():
         expected = trainer.model(batch).logits
         assert torch.equal(loaded(batch).logits, expected)
-    from autolog.core import models
+    from autolog import models
 
     local = models.resolve_model_uri(uri)
     files = {name for _d, _s, names in os.walk(local) for name in names}
@@ -258,7 +258,7 @@ def test_a_plain_module_goes_through_the_pytorch_flavor(tmp_path):
     train(tmp_path, model=Plain(), eval_strategy="no")
     (run,) = autolog.search_runs()
     assert steps(run, "loss") == list(range(1, STEPS + 1))
-    from autolog.core import models
+    from autolog import models
 
     meta = models.read_model_metadata(models.resolve_model_uri(
         f"runs:/{run.info.run_id}/model"))
@@ -270,7 +270,7 @@ def _weights(trainer):
 
 
 def test_faults_leave_training_identical(tmp_path, lenient):
-    from autolog.core import patching
+    from autolog.core import reporting
     from autolog.testing import failing_store, inject_hook_faults, inject_record_faults
 
     autolog.autolog(disable=True)
@@ -279,7 +279,7 @@ def test_faults_leave_training_identical(tmp_path, lenient):
     hooks = autolog.testing.list_hooks("transformers")
     assert any("on_train" in h for h in hooks)
     for index, hook in enumerate(h for h in hooks if "on_train" in h):
-        patching._warned_causes.clear()
+        reporting._warned_causes.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with inject_hook_faults(hook) as fired:
@@ -288,7 +288,7 @@ def test_faults_leave_training_identical(tmp_path, lenient):
         assert all(torch.equal(a, b) for a, b in zip(_weights(trainer), baseline))
         ours = [w for w in caught if issubclass(w.category, autolog.AutologWarning)]
         assert len(ours) == 1, [str(w.message) for w in ours]
-    patching._warned_causes.clear()
+    reporting._warned_causes.clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with inject_record_faults("log_params") as fired:

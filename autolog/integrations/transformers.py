@@ -50,11 +50,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from autolog.core.config import AutologConfig
-from autolog.core.integration import Integration, integration_autolog
 from autolog.core.patching import Patch, guard
+from autolog.core.patching.integration import Integration
+from autolog.core.patching.registry import integration_autolog
 
 __all__ = ["AutologCallback", "TransformersConfig", "TransformersIntegration",  # noqa: F822
-           "autolog", "load_model", "log_model", "save_model"]
+           "autolog"]  # + the flavor's log/load/save_model (autolog._frameworks)
 
 INTEGRATION = "transformers"
 MODEL_CONFIG_PREFIX = "model_config."
@@ -135,7 +136,7 @@ def _is_ours(callback: Any) -> bool:
 
 
 def _remember(trainer: Any, session: Any) -> None:
-    from autolog.core.runs import RunRecorder
+    from autolog.core.tracking.recorder import RunRecorder
 
     try:
         _trainer_runs[trainer] = RunRecorder(session.run_id, session.uri, session._params)
@@ -193,8 +194,8 @@ def _make_callback_class() -> type:
 
         # -- the session (explicit use: no patch opened one) -------------------------------
         def _open(self, args: Any) -> None:
-            from autolog.core.integration import get_integration
-            from autolog.core.runs import TrainingSession
+            from autolog.core.patching.registry import get_integration
+            from autolog.core.tracking.sessions import TrainingSession
 
             if self._owns_session and self._session is not None:
                 # The last train() raised (a Trainer has no exception event): end its run.
@@ -360,20 +361,20 @@ def _unwrap(model: Any) -> Any:
 
 
 def _log_model(session: Any, model: Any, processing_class: Any) -> None:
-    from autolog.core.runs import remember_model
+    from autolog.core.tracking.sessions import remember_model
+    from autolog.integrations import _models
 
     model = _unwrap(model)
     remember_model(model, session)
     session.log_text(lambda: f"{model}\n", "model_summary.txt")
     if not session.config.log_models:
         return
+    name = session.config.registered_model_name
     if hasattr(model, "save_pretrained") and _is_pretrained(model):
-        session.log_model(model, "transformers", name="model",
-                          registered_model_name=session.config.registered_model_name,
-                          processing_class=processing_class)
+        _models.log_model(session, model, "transformers", name="model",
+                          registered_model_name=name, processing_class=processing_class)
     else:
-        session.log_model(model, "pytorch", name="model",
-                          registered_model_name=session.config.registered_model_name)
+        _models.log_model(session, model, "pytorch", name="model", registered_model_name=name)
 
 
 def _is_pretrained(model: Any) -> bool:
@@ -384,27 +385,3 @@ def _is_pretrained(model: Any) -> bool:
 
 autolog = integration_autolog(INTEGRATION)
 
-
-# -- the flavor, re-exported --------------------------------------------------------------------
-
-
-def log_model(transformers_model: Any, name: str = "model", **kwargs: Any) -> Any:
-    """Log a ``PreTrainedModel`` (see `autolog.flavors.transformers`)."""
-    from autolog.flavors import transformers as flavor
-
-    return flavor.log_model(transformers_model, name, **kwargs)
-
-
-def save_model(transformers_model: Any, path: Any, **kwargs: Any) -> Any:
-    """Save a ``PreTrainedModel`` as a model directory (see `autolog.flavors.transformers`)."""
-    from autolog.flavors import transformers as flavor
-
-    return flavor.save_model(transformers_model, path, **kwargs)
-
-
-def load_model(model_uri: Any, model_class: Any = None, return_type: str = "model",
-               **from_pretrained: Any) -> Any:
-    """Load a logged model (see `autolog.flavors.transformers.load_model`)."""
-    from autolog.flavors import transformers as flavor
-
-    return flavor.load_model(model_uri, model_class, return_type, **from_pretrained)

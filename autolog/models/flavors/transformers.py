@@ -29,11 +29,15 @@ import json
 import os
 from typing import Any
 
-from autolog.core import models
+from autolog import models
 from autolog.core.errors import InvalidInputError
-from autolog.core.signature import ModelSignature
 
-__all__ = ["FLAVOR_NAME", "TransformersFlavor", "load_model", "log_model", "save_model"]
+__all__ = ["FACE", "FLAVOR_NAME", "TransformersFlavor", "load_model"]
+
+#: `autolog.transformers.load_model` is this module's (``model_class=``, ``return_type=``);
+#: ``log_model``/``save_model`` are the face's, which pass ``processing_class=`` and
+#: ``task=`` on to `TransformersFlavor.save`.
+FACE = ("load_model",)
 
 FLAVOR_NAME = "transformers"
 MODEL_DIR = "model"  # MLflow's _MODEL_BINARY_FILE_NAME
@@ -88,10 +92,10 @@ class TransformersFlavor(models.Flavor):
 
     def pip_requirements(self) -> list[str]:
         requirements = super().pip_requirements()
-        for dist in ("torch", "safetensors"):
-            version = models._dist_version(dist)
-            if version:
-                requirements.append(f"{dist}=={version}")
+        for dist in ("torch", "safetensors"):  # pinned when installed
+            other = models.Flavor()
+            other.distribution = dist
+            requirements += [r for r in other.pip_requirements() if "==" in r]
         return requirements
 
     def supports_pyfunc(self, model: Any) -> bool:
@@ -194,42 +198,6 @@ def _load(path: str, conf: dict[str, Any], model_class: Any = None,
 
 
 models.register_flavor(TransformersFlavor())
-
-
-def save_model(
-    transformers_model: Any,
-    path: str | os.PathLike,
-    processing_class: Any = None,
-    task: str | None = None,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> models.ModelMetadata:
-    """Save a ``PreTrainedModel`` (or ``{"model": m, "tokenizer": t}``, or a Pipeline) as
-    a model directory at ``path``; ``processing_class`` (a tokenizer, processor, ...) is
-    saved beside it."""
-    return models.save_model(transformers_model, path, FLAVOR_NAME,
-                             input_example=input_example, signature=signature,
-                             metadata=metadata, processing_class=processing_class, task=task)
-
-
-def log_model(
-    transformers_model: Any,
-    name: str = "model",
-    processing_class: Any = None,
-    task: str | None = None,
-    input_example: Any = None,
-    signature: ModelSignature | dict | None = None,
-    registered_model_name: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> models.ModelInfo:
-    """Log a ``PreTrainedModel`` as the artifact directory ``name`` of the active run (one
-    is started when none is active); register it as ``registered_model_name`` when given."""
-    return models.log_model(transformers_model, FLAVOR_NAME, name=name,
-                            input_example=input_example, signature=signature,
-                            registered_model_name=registered_model_name, metadata=metadata,
-                            processing_class=processing_class, task=task, **kwargs)
 
 
 def load_model(model_uri: str | os.PathLike, model_class: Any = None,
