@@ -311,13 +311,29 @@ def test_autolog_imports_no_framework():
     assert out.stdout.strip() == "[]"
 
 
+def tiny_tokenizer():
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film"]
+    return transformers.BertTokenizerFast(vocab={w: i for i, w in enumerate(words)})
+
+
+def test_log_model_by_hand_with_a_tokenizer():
+    model, tokenizer = tiny_model(), tiny_tokenizer()
+    with autolog.start_run():
+        info = autolog.transformers.log_model(model, processing_class=tokenizer)
+    parts = autolog.transformers.load_model(info.model_uri, return_type="components")
+    assert set(parts) == {"model", "tokenizer"}
+    assert parts["tokenizer"].get_vocab() == tokenizer.get_vocab()
+    assert info.flavors["transformers"]["components"] == ["tokenizer"]
+
+
 def test_saved_model_loads_with_mlflow(tmp_path):
     pytest.importorskip("mlflow")
     import mlflow.transformers
 
     model = tiny_model()
-    autolog.transformers.save_model(model, tmp_path / "saved")
+    autolog.transformers.save_model(model, tmp_path / "saved", processing_class=tiny_tokenizer())
     loaded = mlflow.transformers.load_model(str(tmp_path / "saved"), return_type="components")
+    assert loaded["tokenizer"].get_vocab() == tiny_tokenizer().get_vocab()
     batch = Tokens(2).ids
     model.eval()
     loaded["model"].eval()
