@@ -397,3 +397,14 @@ def test_a_failing_evaluate_hook_leaves_the_result_alone(tmp_path, lenient):
             assert trainer.evaluate()["eval_loss"] == expected
     assert fired == [hook]
     assert len([w for w in caught if issubclass(w.category, autolog.AutologWarning)]) == 1
+
+
+def test_a_process_other_than_the_main_one_opens_no_run(tmp_path):
+    """As on rank 1 of a distributed job (the Trainer's state says so from construction):
+    training runs unlogged, and the torch hooks inside it open no run either."""
+    trainer = make_trainer(tmp_path, eval_strategy="no")
+    trainer.state.is_world_process_zero = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        trainer.train()
+    assert autolog.search_runs() == [] and autolog.active_run() is None

@@ -96,9 +96,11 @@ _trainer_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _main_process(trainer: Any) -> bool:
-    """Only the main process of a distributed job opens a run (the others train unlogged)."""
-    is_main = getattr(trainer, "is_world_process_zero", None)
-    return bool(is_main()) if callable(is_main) else True
+    """Only the main process of a distributed job opens a run (the others train unlogged).
+    Read from the state the Trainer filled in at construction: attribute reads only, as a
+    gate asked before any isolation must never raise."""
+    state = getattr(trainer, "state", None)
+    return getattr(state, "is_world_process_zero", True) is not False
 
 
 def _run_name(call: Any) -> str | None:
