@@ -66,6 +66,7 @@ BUILTIN_INTEGRATIONS: dict[str, str] = {
     "keras": "autolog.integrations.keras:KerasIntegration",
     "torch": "autolog.integrations.torch:TorchIntegration",
     "lightning": "autolog.integrations.lightning:LightningIntegration",
+    "transformers": "autolog.integrations.transformers:TransformersIntegration",
     "seeds": "autolog.integrations.seeds:SeedsIntegration",
 }
 
@@ -78,6 +79,7 @@ _BUILTIN_FRAMEWORK_MODULES = {
     "keras": "keras",
     "torch": "torch",
     "lightning": "lightning",
+    "transformers": "transformers",
 }
 
 #: What `autolog()` needs to know of a built-in before importing its module: the modules
@@ -95,6 +97,7 @@ BUILTIN_TRIGGERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "torch": (("torch",), frozenset({"log_checkpoints", "checkpoint_max_mb",
                                      "log_all_ranks"})),
     "lightning": (("lightning", "pytorch_lightning"), frozenset()),
+    "transformers": (("transformers",), frozenset()),
 }
 
 

@@ -19,6 +19,7 @@ BUILTIN_FLAVORS: dict[str, str] = {
     "keras": "autolog.models.flavors.keras",
     "tensorflow": "autolog.models.flavors.keras",
     "pytorch": "autolog.models.flavors.torch",
+    "transformers": "autolog.models.flavors.transformers",
 }
 
 #: Other spellings users reach for -> the flavor name.
