@@ -29,6 +29,7 @@ FRAMEWORKS: dict[str, tuple[str, str | None]] = {
     "torch": ("autolog.integrations.torch", "pytorch"),
     "pytorch": ("autolog.integrations.torch", "pytorch"),
     "lightning": ("autolog.integrations.lightning", None),
+    "optuna": ("autolog.integrations.optuna", None),
 }
 
 

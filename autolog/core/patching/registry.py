@@ -67,6 +67,7 @@ BUILTIN_INTEGRATIONS: dict[str, str] = {
     "torch": "autolog.integrations.torch:TorchIntegration",
     "lightning": "autolog.integrations.lightning:LightningIntegration",
     "seeds": "autolog.integrations.seeds:SeedsIntegration",
+    "optuna": "autolog.integrations.optuna:OptunaIntegration",
 }
 
 # For `status()` of a built-in whose module cannot be loaded.
@@ -78,6 +79,7 @@ _BUILTIN_FRAMEWORK_MODULES = {
     "keras": "keras",
     "torch": "torch",
     "lightning": "lightning",
+    "optuna": "optuna",
 }
 
 #: What `autolog()` needs to know of a built-in before importing its module: the modules
@@ -95,6 +97,7 @@ BUILTIN_TRIGGERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "torch": (("torch",), frozenset({"log_checkpoints", "checkpoint_max_mb",
                                      "log_all_ranks"})),
     "lightning": (("lightning", "pytorch_lightning"), frozenset()),
+    "optuna": (("optuna",), frozenset()),
 }
 
 
