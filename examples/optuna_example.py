@@ -4,10 +4,11 @@
     autolog run examples/optuna_example.py         # the same, unchanged, under the launcher
 
 The study tunes an SGD classifier on the breast-cancer data, epoch by epoch
-(``partial_fit``), with a pruner fed by ``trial.report`` and two worker threads. Each trial's run holds the trial's params,
-value, state and intermediate values (``intermediate_value`` per epoch), and -- because
-it is the active run while the objective runs -- scikit-learn's own autologging of the
-``partial_fit`` calls (the estimator's params, training metrics per epoch).
+(``partial_fit``), with a pruner fed by ``trial.report`` and two worker threads. Each
+trial's run holds the trial's params, value, state and intermediate values
+(``intermediate_value`` per epoch), and -- because it is the active run while the
+objective runs -- scikit-learn's own autologging of the ``partial_fit`` calls (the
+estimator's params, training metrics per epoch).
 The study's run holds the sampler and pruner settings, the best value and params, the
 trial counts by state and ``trials.json`` (one row per trial). Records go to
 ./autolog-runs (or $AUTOLOG_TRACKING_URI); then try ``autolog runs list``.
