@@ -335,3 +335,36 @@ def test_nan_values_stay_out_of_the_table_as_null():
     with open(path) as handle:
         [row] = json.load(handle)["data"]
     assert row[1] == "FAIL" and row[2] is None and not math.isnan(row[3])
+
+
+def test_a_torch_loop_inside_the_objective_lands_in_the_trial_run():
+    torch = pytest.importorskip("torch")
+    autolog.torch.autolog(log_models=False)
+    torch.manual_seed(0)
+    X = torch.randn(32, 3)
+    data = torch.utils.data.TensorDataset(X, X.sum(1, keepdim=True))
+
+    def objective(trial):
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(),
+                                    lr=trial.suggest_float("lr", 1e-3, 1e-1, log=True))
+        for epoch in range(2):
+            for xb, yb in torch.utils.data.DataLoader(data, batch_size=16):
+                optimizer.zero_grad()
+                loss = torch.nn.functional.mse_loss(model(xb), yb)
+                loss.backward()
+                optimizer.step()
+            trial.report(loss.item(), epoch)
+        return loss.item()
+
+    study = optuna.create_study(study_name="torch", sampler=sampler())
+    study.optimize(objective, n_trials=2)
+    autolog.flush()
+    children = children_of(study_run("torch").info.run_id)
+    assert len(all_runs()) == 3
+    for child, trial in zip(children, study.trials):
+        assert child.data.params["optimizer_name"] == "SGD"
+        assert child.data.params["lr"] == str(trial.params["lr"])
+        assert [m.step for m in autolog.get_metric_history(child.info.run_id,
+                                                           "train_loss")] == [0, 1]
+        assert child.info.status == "FINISHED"
