@@ -368,3 +368,21 @@ def test_a_torch_loop_inside_the_objective_lands_in_the_trial_run():
         assert [m.step for m in autolog.get_metric_history(child.info.run_id,
                                                            "train_loss")] == [0, 1]
         assert child.info.status == "FINISHED"
+
+
+def test_a_users_callback_that_raises_leaves_no_trial_run_open():
+    error = KeyError("stop")
+
+    def stop(study, trial):
+        raise error
+
+    study = optuna.create_study(study_name="cb-raises", sampler=sampler())
+    with pytest.raises(KeyError) as raised:
+        study.optimize(quadratic, n_trials=3, n_jobs=2, callbacks=[stop])
+    assert raised.value is error
+    parent = study_run("cb-raises")
+    assert parent.info.status == "FAILED"
+    children = children_of(parent.info.run_id)
+    assert children and all(c.info.status == "FINISHED" for c in children)
+    assert all(c.data.tags["optuna.trial_state"] == "COMPLETE" for c in children)
+    assert autolog.active_run() is None

@@ -182,7 +182,7 @@ class _StudyLog:
         self.catch = catch if isinstance(catch, tuple) else ()
         self.names = _value_names(study)
         self.open: dict[int, runs.ActiveRun] = {}  # trial number -> its run (active)
-        self.ended: dict[int, str] = {}  # trial number -> run id: ended, to log at the end
+        self.ended: dict[int, runs.ActiveRun] = {}  # ended by the wrapper, logged at the end
         self.thread = threading.local()  # .run: the trial run this thread has open
         self.lock = threading.Lock()
 
@@ -213,7 +213,7 @@ class _StudyLog:
             return
         RunRecorder(run.info.run_id, run.uri, run.params_logged).log_params(trial.params)
         with self.lock:
-            self.ended[trial.number] = run.info.run_id
+            self.ended[trial.number] = run
         self._end(run, runs.status_after(error))
 
     def trial_end(self, frozen: Any) -> None:
@@ -247,15 +247,12 @@ class _StudyLog:
         with self.lock:
             ended = dict(self.ended)
             left = list(self.open.items())
-        for number, run_id in ended.items():
-            if number in by_number:
-                log_trial(RunRecorder(run_id, self.session.uri), by_number[number],
-                          self.names, self.session.record)
-        for number, run in left:  # Optuna's post-processing of the trial raised
+        for number, run in [*ended.items(), *left]:
             if number in by_number:
                 log_trial(RunRecorder(run.info.run_id, run.uri, run.params_logged),
                           by_number[number], self.names, self.session.record)
-            self._end(run, RunStatus.FAILED)  # (a worker thread's: left to exit)
+        for _, run in left:  # Optuna's post-processing of the trial raised
+            self._end(run, RunStatus.FAILED)  # (in this thread; a worker's: left to exit)
         session = self.session
         session.log_metrics(lambda: study_metrics(self.study, trials))
         session.log_params(lambda: best_params(self.study, trials))
