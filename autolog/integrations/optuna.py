@@ -31,8 +31,9 @@ names), each ``trial.report(value, step)`` as the stepped metric
 (COMPLETE, PRUNED or FAIL), ``optuna.trial_number`` and the trial's user attributes
 (``optuna.user_attr.<key>``), and ends FINISHED, or FAILED for a failed trial. A pruned
 trial ends FINISHED with its state in the tag, as MLflow's ``MLflowCallback``
-(optuna-integration) and Weights & Biases' Optuna callback do: pruning is a normal
-outcome of a study, where MLflow's KILLED means the process was stopped.
+(optuna-integration) does (its trial runs all end FINISHED, with a ``state`` tag):
+pruning is a normal outcome of a study, where MLflow's KILLED means the process was
+stopped.
 
 How: ``Study.optimize`` is patched; the hook passes Optuna a wrapper of the objective
 (which starts the trial's run, then calls the user's objective once with the trial, its
