@@ -55,7 +55,7 @@ _LAZY_ATTRIBUTES = {
     "register_model": ("autolog.models", "register_model"),
 }
 _FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch",
-               "pytorch", "lightning", "transformers")  # see autolog._frameworks
+               "pytorch", "lightning", "transformers", "optuna")  # see autolog._frameworks
 _LAZY_MODULES = {
     "pyfunc": "autolog.models.pyfunc",
     "testing": "autolog.testing",

@@ -30,6 +30,7 @@ FRAMEWORKS: dict[str, tuple[str, str | None]] = {
     "pytorch": ("autolog.integrations.torch", "pytorch"),
     "lightning": ("autolog.integrations.lightning", None),
     "transformers": ("autolog.integrations.transformers", "transformers"),
+    "optuna": ("autolog.integrations.optuna", None),
 }
 
 

@@ -35,6 +35,7 @@ PEERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "xgboost": ("xgboost", "https://github.com/dmlc/xgboost", ("tests/python", "demo")),
     "lightgbm": ("lightgbm", "https://github.com/lightgbm-org/LightGBM",
                  ("tests/python_package_test", "examples")),
+    "optuna": ("optuna", "https://github.com/optuna/optuna", ("tests",)),
 }
 
 

@@ -1,4 +1,4 @@
-"""XGBoost's and LightGBM's own Python tests, run bare, with autologging on, and strict.
+"""XGBoost's, LightGBM's and Optuna's own Python tests, run bare, with autologging on, and strict.
 
     .venv/bin/python compat/fetch_peer_tests.py --help   # first: put their tests in the cache
     .venv/bin/python compat/run_frameworks.py xgboost lightgbm
@@ -46,12 +46,19 @@ SELECTION: dict[str, tuple[str, list[str]]] = {
     "lightgbm": ("tests/python_package_test", [
         "test_engine.py", "test_callback.py",
     ]),
+    # Study.optimize with every storage, n_jobs, catch, callbacks, pruners, constraints
+    "optuna": ("tests", [
+        "study_tests/test_optimize.py", "study_tests/test_study.py",
+        "study_tests/test_multi_objective.py", "study_tests/test_constrained_optimization.py",
+        "test_callbacks.py", "pruners_tests",
+    ]),
 }
 
 #: framework -> a ``-k`` expression deselecting single tests too heavy for a small machine
 DESELECT: dict[str, str] = {
     "xgboost": "",
     "lightgbm": "not test_int32_max_sparse_contribs",  # a 3,000,000 x 1,000 matrix: GBs
+    "optuna": "not redis",  # fakeredis without lupa has no EVAL: they fail bare too
 }
 
 #: What is not run, and why (the selection's complement in each test directory).
@@ -84,6 +91,14 @@ LEFT_OUT: dict[str, dict[str, str]] = {
                            "crossed with every model) take over 20 minutes a run on two "
                            "shared cores; the wrappers train through lightgbm.train, which "
                            "test_engine.py covers",
+    },
+    "optuna": {
+        "samplers_tests, gp_tests, hypervolume_tests, importance_tests, terminator_tests, "
+        "visualization_tests, search_space_tests": "the algorithms inside a trial, not the "
+                                                   "optimize loop; left out for time",
+        "storages_tests, trial_tests, artifacts_tests, test_cli.py": "storage, ask-and-tell "
+            "and CLI internals: no Study.optimize of their own",
+        "tests with journal_redis": "fakeredis without lupa has no EVAL (fail bare too)",
     },
 }
 

@@ -36,6 +36,7 @@ SUITES: dict[str, list[str]] = {
     "xgboost": [],  # their own repository's tests: compat/peer_suites.py
     "lightgbm": [],
     "lightning": [],
+    "optuna": [],
 }
 
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     if peers:
-        print("\nXGBoost's and LightGBM's own tests (bare, with autolog, with autolog strict):")
+        print("\nTheir own repositories' tests (bare, with autolog, with autolog strict):")
         print("\n".join(peer_suites.table(peers)))
     print(f"\n({time.perf_counter() - started:.0f} s)")
     if broken_all:

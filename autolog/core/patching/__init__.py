@@ -56,7 +56,7 @@ from autolog.core.patching.dispatch import framework_hook
 from autolog.core.patching.install import AppliedPatch, apply_patch
 from autolog.core.patching.isolation import HookError, guard
 from autolog.core.reporting import report_internal_error
-from autolog.core.tracking.scope import in_training_call, quiet, training_depth
+from autolog.core.tracking.scope import in_training_call, outermost, quiet, training_depth
 
 __all__ = [
     "AppliedPatch",
@@ -69,6 +69,7 @@ __all__ = [
     "framework_hook",
     "guard",
     "in_training_call",
+    "outermost",
     "quiet",
     "report_internal_error",
     "training_depth",

@@ -24,7 +24,7 @@ class _Declaration:
     """What `Patch` and `SubclassPatch` share: where, which hook, and how it runs."""
 
     __slots__ = ("target", "module", "path", "hook", "training", "run_name", "resume_run",
-                 "when")
+                 "when", "own_run")
 
     on_return = False
 
@@ -43,6 +43,7 @@ class _Declaration:
         self.run_name = run_name
         self.resume_run = resume_run
         self.when = when
+        self.own_run = False
 
     @property
     def hook_id(self) -> str:
@@ -73,6 +74,10 @@ class Patch(_Declaration):
     hook cannot change arguments or see exceptions. It is for functions called once per
     training step (``loss.backward()``), where building a `Call` costs more than the hook.
     Errors, fault injection and the observer rules are the core's, as for any hook.
+
+    ``own_run=True``: an outermost call always records into a run of its own, a child of
+    the run active in the thread when there is one, instead of into that run (a study,
+    whose trials are children of its run, inside the user's run).
     """
 
     __slots__ = ("on_return",)
@@ -87,12 +92,17 @@ class Patch(_Declaration):
         resume_run: Callable[[Call], str | None] | None = None,
         when: Callable[[Any], bool] | None = None,
         on_return: bool = False,
+        own_run: bool = False,
     ) -> None:
         super().__init__(target, "patch target", hook, training, run_name, resume_run, when)
         if on_return and training:
             raise ValueError(f"on_return=True is for observers (training=False); {target!r} "
                              "is declared as a training patch")
+        if own_run and not training:
+            raise ValueError(f"own_run=True is for training patches; {target!r} is an "
+                             "observer")
         self.on_return = on_return
+        self.own_run = own_run
 
     def __repr__(self) -> str:
         return f"Patch({self.target!r}, {self.hook_id}, {self._kind})"

@@ -26,7 +26,8 @@ _TrainingSession: Any = None  # tracking.sessions.TrainingSession, imported on f
 
 
 def _open_session(
-    owner: PatchOwner, config: AutologConfig, run_name: str | None, resume_run_id: str | None
+    owner: PatchOwner, config: AutologConfig, run_name: str | None, resume_run_id: str | None,
+    own_run: bool = False,
 ) -> Any:
     global _TrainingSession
     session_class = _TrainingSession
@@ -40,6 +41,7 @@ def _open_session(
         framework_version=owner.framework_version,
         run_name=run_name,
         resume_run_id=resume_run_id,
+        own_run=own_run,
     )
 
 
@@ -136,7 +138,7 @@ def _run_hooked(applied, wrapped, instance, args, kwargs, training: bool):
             stage = "resume_run"
             resume = applied.resume_run(call) if applied.resume_run is not None else None
             stage = "TrainingSession.open"
-            session = _open_session(owner, config, run_name, resume)
+            session = _open_session(owner, config, run_name, resume, applied.own_run)
             stage = "hook"
         if _hook_fault is not None:
             _hook_fault(applied.hook_id)

@@ -38,7 +38,7 @@ class AppliedPatch:
     """One patch installed for one owner (integration); `revert` takes it out again."""
 
     __slots__ = ("patch", "owner", "active", "training", "hook", "hook_id", "run_name",
-                 "resume_run", "when", "installs", "_wrapper", "_seen", "__weakref__")
+                 "resume_run", "when", "own_run", "installs", "_wrapper", "_seen", "__weakref__")
 
     def __init__(self, patch: Patch | SubclassPatch, owner: PatchOwner) -> None:
         self.patch = patch
@@ -50,6 +50,7 @@ class AppliedPatch:
         self.run_name = patch.run_name
         self.resume_run = patch.resume_run
         self.when = patch.when
+        self.own_run = patch.own_run
         self.installs: list[_Install] = []
         dispatch = _dispatch_on_return if patch.on_return else _dispatch
         self._wrapper = functools.partial(dispatch, self)

@@ -68,6 +68,7 @@ BUILTIN_INTEGRATIONS: dict[str, str] = {
     "lightning": "autolog.integrations.lightning:LightningIntegration",
     "transformers": "autolog.integrations.transformers:TransformersIntegration",
     "seeds": "autolog.integrations.seeds:SeedsIntegration",
+    "optuna": "autolog.integrations.optuna:OptunaIntegration",
 }
 
 # For `status()` of a built-in whose module cannot be loaded.
@@ -80,6 +81,7 @@ _BUILTIN_FRAMEWORK_MODULES = {
     "torch": "torch",
     "lightning": "lightning",
     "transformers": "transformers",
+    "optuna": "optuna",
 }
 
 #: What `autolog()` needs to know of a built-in before importing its module: the modules
@@ -98,6 +100,7 @@ BUILTIN_TRIGGERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
                                      "log_all_ranks"})),
     "lightning": (("lightning", "pytorch_lightning"), frozenset()),
     "transformers": (("transformers",), frozenset()),
+    "optuna": (("optuna",), frozenset()),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["in_training_call", "quiet", "training_depth"]
+__all__ = ["in_training_call", "outermost", "quiet", "training_depth"]
 
 
 class _ThreadState(threading.local):
@@ -34,6 +34,26 @@ class quiet:  # noqa: N801 - used like a function: ``with quiet():``
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         _state.observing -= 1
+        return False
+
+
+class outermost:  # noqa: N801 - used like a function: ``with outermost():``
+    """A unit of work inside a training call that has a run of its own (a study's trial,
+    whose run is active in this thread): the patched calls made in it are outermost again
+    -- a ``fit`` records into the run active then -- and observers run. The thread's scope
+    is restored on exit. One instance per use (it holds the scope it replaced)."""
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> None:
+        state = _state
+        self._saved = (state.depth, state.observing, state.proceeding)
+        state.depth = state.observing = 0
+        state.proceeding = None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        state = _state
+        state.depth, state.observing, state.proceeding = self._saved
         return False
 
 

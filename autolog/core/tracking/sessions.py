@@ -174,11 +174,13 @@ class TrainingSession(RunRecorder):
         framework_version: str | None = None,
         run_name: str | None = None,
         resume_run_id: str | None = None,
+        own_run: bool = False,
     ) -> TrainingSession:
         """Pick the run: the user's active one, a child of it, a resumed or a new one.
 
         ``resume_run_id`` continues an earlier managed run (``partial_fit`` calls on one
-        estimator) when no user run is active.
+        estimator) when no user run is active. ``own_run``: never the user's run itself,
+        a child of it (a study, whose trials are children of its run).
         """
         user_run = active_run()
         if user_run is not None and user_run.owner_pid != os.getpid():
@@ -193,7 +195,7 @@ class TrainingSession(RunRecorder):
         elif config.exclusive:
             run = start_run(run_name=run_name, _managed=True, _independent=True)
             owns_run = True
-        elif user_run.holds_training and resume_run_id is None:
+        elif (own_run or user_run.holds_training) and resume_run_id is None:
             run, owns_run = start_run(run_name=run_name, nested=True, _managed=True), True
         else:
             run, owns_run = user_run, False
