@@ -349,12 +349,18 @@ def test_report_to_mlflow_writes_its_own_run_not_into_ours(tmp_path, monkeypatch
 
     db = f"sqlite:///{tmp_path}/mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", db)
+    # Earlier tests in this process may have set MLflow's own URI or left a run active.
+    previous_uri = mlflow.get_tracking_uri()
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(db)
     autolog.set_tracking_uri(f"mlflow+{db}")
     try:
         train(tmp_path, report_to="mlflow")
         autolog.flush()
     finally:
         autolog.set_tracking_uri(None)
+        mlflow.set_tracking_uri(previous_uri)
     client = mlflow.MlflowClient(tracking_uri=db)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert len(runs) == 2
