@@ -809,12 +809,8 @@ def _rank_key(search: Any, results: dict[str, Any]) -> str | None:
 
 def _log_child_runs(session, config: SklearnConfig, search: Any,
                     results: dict[str, Any]) -> None:
-    """The best ``max_tuning_runs`` candidates as child runs: their params and scores."""
-    from autolog.core import validation
-    from autolog.core.entities import Metric, Param, now_ms
-    from autolog.core.tracking.client import Client
-    from autolog.core.tracking.runs import TAG_AUTOLOGGING, TAG_PARENT_RUN_ID
-
+    """The best ``max_tuning_runs`` candidates as child runs: their params and scores,
+    created and written by the session's asynchronous logger (no store call here)."""
     candidates = results.get("params")
     if candidates is None or len(candidates) == 0 or config.max_tuning_runs == 0:
         return
@@ -825,28 +821,19 @@ def _log_child_runs(session, config: SklearnConfig, search: Any,
         order.sort(key=lambda i: (int(ranks[i]), i))
     if config.max_tuning_runs is not None:
         order = order[: max(0, int(config.max_tuning_runs))]
-    client = Client(session.uri)
-    parent = session.run
     base_name = type(getattr(search, "estimator", search)).__name__
     numeric = [k for k in results if k != "params" and not k.startswith("param_")]
     for i in order:
-        child = client.create_run(parent.info.experiment_id, run_name=f"{base_name}-{i}",
-                                  tags={TAG_PARENT_RUN_ID: parent.info.run_id,
-                                        TAG_AUTOLOGGING: "sklearn",
-                                        "estimator_name": base_name})
-        run_id = child.info.run_id
-        timestamp = now_ms()
-        params = [Param(str(k), validation.param_value(str(k), str(param_value(v))))
-                  for k, v in candidates[i].items()]
-        metrics = []
+        child = session.child_run(f"{base_name}-{i}", tags={"estimator_name": base_name})
+        child.log_params({str(k): str(param_value(v)) for k, v in candidates[i].items()})
+        metrics = {}
         for key in numeric:
             try:
-                value = float(results[key][i])
+                metrics[key] = float(results[key][i])
             except (TypeError, ValueError):  # masked or non-numeric entries
                 continue
-            metrics.append(Metric(key, value, timestamp, 0))
-        client.log_batch(run_id, metrics=metrics, params=params)
-        client.set_terminated(run_id, "FINISHED")
+        child.log_metrics(metrics, step=0)
+        child.end("FINISHED")
 
 
 # -- the model --------------------------------------------------------------------------------
