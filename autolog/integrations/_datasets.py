@@ -15,6 +15,9 @@ Two tag layouts:
   ``dataset.<name>.shape|digest|type`` (XGBoost, LightGBM, CatBoost: the training set
   and each validation set).
 
+Keras describes its input as params instead (`input_params`: ``dataset_type``,
+``dataset_shape``, ...): it never reads a ``tf.data`` pipeline or generator to hash it.
+
 Nothing here imports a framework, NumPy or pandas at module level.
 """
 
@@ -24,8 +27,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["dataset_tags", "describe_data", "digest", "is_sparse", "log_datasets",
-           "named_dataset_tags"]
+__all__ = ["dataset_tags", "describe_data", "digest", "input_params", "is_sparse",
+           "log_datasets", "named_dataset_tags", "shape_text"]
 
 DIGEST_MAX_BYTES = 1 << 20  # at most this much of X (and of y) is hashed
 SMALL_DIGEST_BYTES = 64 << 10  # up to this, hashed without releasing the GIL
@@ -119,6 +122,53 @@ def describe_data(data: Any) -> dict[str, Any] | None:
         return None
     return {"type": kind, "shape": list(shape) if shape is not None else None,
             "digest": digest(data)}
+
+
+# -- deep-learning inputs (Keras) ----------------------------------------------------------
+
+
+def shape_text(value: Any) -> str | None:
+    """``(20000, 20)`` for an array, nested for a tuple/list/dict of arrays."""
+    if isinstance(value, dict):
+        parts = [f"{k}: {shape_text(v)}" for k, v in value.items()]
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(str(shape_text(v)) for v in value) + ")"
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return None
+    try:
+        return str(tuple(None if d is None else int(d) for d in shape))
+    except TypeError:  # an unknown rank
+        return str(shape)
+
+
+def input_params(x: Any) -> dict[str, Any]:
+    """A deep-learning input as ``dataset_*`` params, when it is cheap to know (never
+    iterates it): its class; a ``tf.data.Dataset``'s element spec and batch count, a
+    Keras ``PyDataset``'s batches, an array's (or nested arrays') shape."""
+    cls = type(x)
+    params: dict[str, Any] = {"dataset_type": f"{cls.__module__}.{cls.__qualname__}"}
+    if hasattr(x, "element_spec"):  # tf.data.Dataset
+        params["dataset_element_spec"] = shape_text(x.element_spec)
+        try:
+            cardinality = int(x.cardinality())
+        except Exception:  # noqa: BLE001 - not knowable cheaply
+            cardinality = -2
+        if cardinality >= 0:
+            params["dataset_batches"] = cardinality
+        return params
+    if hasattr(x, "num_batches") and hasattr(x, "__getitem__"):  # keras.utils.PyDataset
+        batches = x.num_batches
+        if batches is not None:
+            params["dataset_batches"] = batches
+        return params
+    if hasattr(x, "__next__") or x is None:  # a generator: its size is unknown
+        return params
+    shape = shape_text(x)
+    if shape is not None:
+        params["dataset_shape"] = shape
+    return params
 
 
 # -- the digest -----------------------------------------------------------------------------
