@@ -116,3 +116,21 @@ def test_the_helpers_import_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_cells_pandas_cannot_hash_are_digested_by_their_text():
+    pd = pytest.importorskip("pandas")
+    from autolog.integrations._datasets import dataset_tags
+
+    frame = pd.DataFrame({"x": [1.0, 2.0], "emb": [np.array([0.1, 0.2]), np.array([0.3, 0.4])]})
+    other = pd.DataFrame({"x": [1.0, 2.0], "emb": [np.array([0.1, 0.2]), np.array([0.3, 0.5])]})
+    assert describe_data(frame)["digest"] != describe_data(other)["digest"]
+    assert dataset_tags(frame, None)["dataset.digest"] == digest(frame)
+
+
+def test_a_catboost_pool_is_described_by_its_labels_and_features():
+    catboost = pytest.importorskip("catboost")
+    X, y = _data()
+    described = describe_data(catboost.Pool(X, label=y))
+    assert described["type"] == "catboost.Pool" and described["shape"] == [300, 6]
+    assert described["digest"] != describe_data(catboost.Pool(X, label=1 - y))["digest"]
