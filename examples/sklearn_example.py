@@ -57,6 +57,14 @@ def main() -> None:
         print(f"  artifacts: {artifacts}")
     print(f"\nbest params: {search.best_params_}")
 
+    # 4. The search's child runs (written by the background writer; reads wait for it).
+    children = [r for r in autolog.search_runs(experiment_ids=[search_run.info.experiment_id])
+                if r.data.tags.get("mlflow.parentRunId") == search_run.info.run_id]
+    for child in sorted(children, key=lambda r: r.data.metrics["rank_test_score"]):
+        print(f"  child {child.info.run_name}: C={child.data.params['logisticregression__C']}, "
+              f"mean_test_score {child.data.metrics['mean_test_score']:.4f} "
+              f"({child.info.status})")
+
 
 if __name__ == "__main__":
     main()

@@ -1,20 +1,21 @@
-"""What the XGBoost, LightGBM and CatBoost integrations share: params, datasets, importance,
+"""What the XGBoost, LightGBM and CatBoost integrations share: params, importance,
 stopping.
 
-Nothing here imports a framework or NumPy at module level; the helpers receive the
-framework's objects and look at them by duck typing.
+Dataset tags and digests are `_datasets`' (every integration's), the importance chart is
+drawn by `_plots`. Nothing here imports a framework or NumPy at module level; the helpers
+receive the framework's objects and look at them by duck typing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-#: Rows hashed for a dataset digest (plus the shape): bounded cost, no copy of the data.
-DIGEST_ROWS = 10_000
+from autolog.integrations._datasets import describe_data  # noqa: F401 - its former home
+from autolog.integrations._plots import bar_chart_png
+
 #: Features shown in the importance bar chart.
 PLOT_TOP_FEATURES = 20
 
@@ -57,145 +58,6 @@ def flatten_params(params: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-# -- datasets -----------------------------------------------------------------------------
-
-
-def _hash_update_array(digest: Any, array: Any) -> None:
-    """Hash a NumPy array's bytes (a view when contiguous; only the first rows otherwise)."""
-    import numpy as np
-
-    part = array[:DIGEST_ROWS] if getattr(array, "ndim", 0) else array
-    if part.size == 0:
-        return  # an empty input: its shape is recorded apart; memoryview cannot cast it
-    if not (part.flags.c_contiguous or part.flags.f_contiguous):
-        part = np.ascontiguousarray(part)  # bounded: at most DIGEST_ROWS rows
-    if part.dtype == object:
-        digest.update(repr(part.tolist()).encode())
-    else:
-        digest.update(memoryview(part).cast("B") if part.flags.c_contiguous
-                      else memoryview(part.T).cast("B"))
-
-
-def _cell_text(value: Any) -> Any:
-    """A hashable stand-in for a cell pandas cannot hash (an array, a list, a dict)."""
-    if hasattr(value, "tolist"):
-        return repr(value.tolist())
-    return repr(value) if isinstance(value, (list, dict, set)) else value
-
-
-def _hash_update_pandas(digest: Any, head: Any) -> None:
-    """Hash the first rows of a DataFrame or Series; object cells that pandas cannot hash
-    (arrays or lists: CatBoost's embedding features) are hashed by their text."""
-    import pandas as pd
-
-    try:
-        hashed = pd.util.hash_pandas_object(head, index=False)
-    except TypeError:  # unhashable cells
-        if hasattr(head, "columns"):
-            head = head.apply(lambda col: col.map(_cell_text) if col.dtype == object else col)
-        else:
-            head = head.map(_cell_text)
-        hashed = pd.util.hash_pandas_object(head, index=False)
-    _hash_update_array(digest, hashed.to_numpy())
-
-
-def describe_data(data: Any) -> dict[str, Any] | None:
-    """Type, shape and digest of a training input, without copying it (None: unknown)."""
-    module = type(data).__module__ or ""
-    name = type(data).__name__
-    digest = hashlib.blake2b(digest_size=8)
-    shape: tuple[int, ...] | None = None
-    kind = f"{module.split('.')[0]}.{name}"
-    if module.startswith("xgboost") and hasattr(data, "num_row"):
-        shape = (int(data.num_row()), int(data.num_col()))
-        digest.update(repr((data.feature_names, data.feature_types)).encode())
-        _hash_update_array(digest, data.get_label())
-    elif module.startswith("catboost") and hasattr(data, "num_row"):
-        # A Pool keeps its features in CatBoost's own form (reading them back copies the
-        # whole matrix): names, feature kinds and labels, as for a DMatrix.
-        shape = (int(data.num_row()), int(data.num_col()))
-        digest.update(repr((data.get_feature_names(), data.get_cat_feature_indices(),
-                            data.get_text_feature_indices())).encode())
-        label = data.get_label()
-        if label is not None:
-            import numpy as np
-
-            _hash_update_array(digest, np.asarray(label))
-    elif module.startswith("lightgbm") and hasattr(data, "construct"):
-        raw = getattr(data, "data", None)
-        if raw is not None and not isinstance(raw, (str, bytes)) and hasattr(raw, "shape"):
-            inner = describe_data(raw)
-            if inner is not None:
-                inner["type"] = f"lightgbm.Dataset({inner['type']})"
-                return inner
-        if raw is not None and isinstance(raw, (str, bytes)):
-            return {"type": "lightgbm.Dataset(file)", "shape": None,
-                    "digest": hashlib.blake2b(str(raw).encode(), digest_size=8).hexdigest()}
-        handle = getattr(data, "_handle", None)
-        if handle is None:
-            return None
-        shape = (int(data.num_data()), int(data.num_feature()))
-    elif module.startswith("dask") and hasattr(data, "__dask_tokenize__"):
-        # A Dask collection: its token is a hash of the graph that makes it, computed
-        # already; reading the data would compute it. Shape: when every size is known.
-        shape = tuple(int(s) for s in getattr(data, "shape", ()) if _is_known(s))
-        if len(shape) != len(getattr(data, "shape", ())):
-            shape = None
-        digest.update(repr(data.__dask_tokenize__()).encode())
-        kind = f"dask.{name}"
-    elif module.startswith("pandas") and hasattr(data, "columns"):
-        shape = tuple(int(s) for s in data.shape)
-        digest.update(repr([str(c) for c in data.columns]).encode())
-        digest.update(repr([str(t) for t in data.dtypes]).encode())
-        _hash_update_pandas(digest, data.iloc[:DIGEST_ROWS])
-    elif module.startswith("pandas") and hasattr(data, "dtype"):  # a Series
-        shape = (int(len(data)),)
-        _hash_update_pandas(digest, data.iloc[:DIGEST_ROWS])
-    elif module.startswith("scipy.sparse") and hasattr(data, "tocsr"):
-        shape = tuple(int(s) for s in data.shape)
-        for part in ("data", "indices", "indptr", "row", "col"):
-            array = getattr(data, part, None)
-            if array is not None and hasattr(array, "dtype"):
-                _hash_update_array(digest, array[: DIGEST_ROWS * 50])
-        kind = f"scipy.sparse.{name}"
-    elif hasattr(data, "__array_interface__") and hasattr(data, "shape"):
-        shape = tuple(int(s) for s in data.shape)
-        digest.update(str(data.dtype).encode())
-        _hash_update_array(digest, data)
-    else:
-        return None
-    digest.update(repr(shape).encode())
-    return {"type": kind, "shape": list(shape) if shape is not None else None,
-            "digest": digest.hexdigest()}
-
-
-def _is_known(size: Any) -> bool:
-    """A dimension a Dask collection knows without computing (not NaN, not a Delayed)."""
-    return isinstance(size, int) or (hasattr(size, "__index__") and not hasattr(size, "dask"))
-
-
-def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
-    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``, computed inside
-    the session's record: data that cannot be described costs that record only."""
-    datasets = list(datasets)
-    session.set_tags(lambda: dataset_tags(datasets))
-
-
-def dataset_tags(datasets: list[tuple[str, Any]]) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for name, data in datasets:
-        if data is None:
-            continue
-        info = describe_data(data)
-        if info is None:
-            continue
-        if info["shape"] is not None:
-            tags[f"dataset.{name}.shape"] = "x".join(str(s) for s in info["shape"])
-        tags[f"dataset.{name}.digest"] = info["digest"]
-        tags[f"dataset.{name}.type"] = info["type"]
-    return tags
-
-
 # -- feature importance -------------------------------------------------------------------
 
 
@@ -220,46 +82,6 @@ def log_importance(session: Any, importance: Mapping[str, Mapping[str, float]],
         with open(path, "wb") as handle:
             handle.write(png)
         session.log_artifact(path)
-
-
-def bar_chart_png(title: str, bars: list[tuple[str, float]]) -> bytes | None:
-    """A horizontal bar chart as PNG bytes, drawn with Pillow (which matplotlib installs).
-
-    Pillow draws it in a few milliseconds; a matplotlib figure costs ~100 ms per fit,
-    which alone would exceed the overhead budget of a typical boosting run. None when
-    Pillow is not installed.
-    """
-    try:
-        from PIL import Image, ImageDraw, ImageFont
-    except ImportError:
-        return None
-    import io
-
-    try:
-        font = ImageFont.load_default(size=12)
-        title_font = ImageFont.load_default(size=14)
-    except TypeError:  # Pillow < 10.1: a fixed bitmap font
-        font = title_font = ImageFont.load_default()
-    row, top, width = 20, 34, 640
-    label_width = max((font.getlength(name) for name, _ in bars), default=0)
-    left = int(min(max(label_width + 16, 60), width // 2))
-    right = width - 70
-    height = top + row * len(bars) + 12
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((10, 8), title, fill="black", font=title_font)
-    largest = max((abs(v) for _, v in bars), default=0.0) or 1.0
-    for index, (name, value) in enumerate(bars):
-        y = top + index * row
-        length = int((right - left) * abs(value) / largest)
-        draw.rectangle((left, y + 3, left + max(length, 1), y + row - 3), fill="#4c72b0")
-        draw.text((left - 8, y + row // 2), name, fill="black", font=font, anchor="rm")
-        draw.text((left + length + 4, y + row // 2), f"{value:.4g}", fill="#333333",
-                  font=font, anchor="lm")
-    draw.line((left, top - 2, left, height - 10), fill="#888888")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 # -- per-iteration metrics and early stopping ---------------------------------------------

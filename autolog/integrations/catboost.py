@@ -171,7 +171,8 @@ def log_evals(recorder: Any, evals: Any, period: int, iterations: int,
 def on_fit(session: Any, call: Any) -> Any:
     """``CatBoost*.fit``: params, datasets; after training the eval history, the summary,
     all params, importance and the model."""
-    from autolog.integrations._boosting import input_sample, log_datasets
+    from autolog.integrations._boosting import input_sample
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     model = call.instance

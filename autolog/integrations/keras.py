@@ -45,6 +45,7 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model, remember_model
 from autolog.integrations import _models
+from autolog.integrations._datasets import input_params
 
 __all__ = ["AutologCallback", "KerasConfig", "KerasIntegration", "autolog"]  # noqa: F822
 
@@ -328,48 +329,6 @@ def _summary(model: Any) -> str:
     return "\n".join(line.rstrip("\n") for line in lines) + "\n"
 
 
-def _shape_text(value: Any) -> str | None:
-    """``(20000, 20)`` for an array, nested for a tuple/list/dict of arrays."""
-    if isinstance(value, dict):
-        parts = [f"{k}: {_shape_text(v)}" for k, v in value.items()]
-        return "{" + ", ".join(parts) + "}"
-    if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(str(_shape_text(v)) for v in value) + ")"
-    shape = getattr(value, "shape", None)
-    if shape is None:
-        return None
-    try:
-        return str(tuple(None if d is None else int(d) for d in shape))
-    except TypeError:  # an unknown rank
-        return str(shape)
-
-
-def _dataset_params(x: Any) -> dict[str, Any]:
-    """What the training data is, when it is cheap to know (never iterates it)."""
-    cls = type(x)
-    params: dict[str, Any] = {"dataset_type": f"{cls.__module__}.{cls.__qualname__}"}
-    if hasattr(x, "element_spec"):  # tf.data.Dataset
-        params["dataset_element_spec"] = _shape_text(x.element_spec)
-        try:
-            cardinality = int(x.cardinality())
-        except Exception:  # noqa: BLE001 - not knowable cheaply
-            cardinality = -2
-        if cardinality >= 0:
-            params["dataset_batches"] = cardinality
-        return params
-    if hasattr(x, "num_batches") and hasattr(x, "__getitem__"):  # keras.utils.PyDataset
-        batches = x.num_batches
-        if batches is not None:
-            params["dataset_batches"] = batches
-        return params
-    if hasattr(x, "__next__") or x is None:  # a generator: its size is unknown
-        return params
-    shape = _shape_text(x)
-    if shape is not None:
-        params["dataset_shape"] = shape
-    return params
-
-
 def _tensor_spec(value: Any, name: str | None = None):
     from autolog.models.signature import TensorSpec
 
@@ -447,7 +406,7 @@ def on_fit(session, call: Call) -> Any:
             else None
     session.log_params(params)
     if config.log_datasets:  # a record of its own: describing odd data costs only itself
-        session.log_params(lambda: _dataset_params(x))
+        session.log_params(lambda: input_params(x))
 
     callback = None
     if not isinstance(user_callbacks, keras.callbacks.CallbackList):

@@ -136,7 +136,8 @@ def callback(log_every_n_steps: int | None = None) -> AutologCallback:
 
 def on_train(session: Any, call: Any) -> Any:
     """``lightgbm.train``: params, datasets, the callback, then importance and the model."""
-    from autolog.integrations._boosting import flatten_params, log_datasets, param_value
+    from autolog.integrations._boosting import flatten_params, param_value
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     logged = flatten_params(call.argument("params"))
@@ -158,7 +159,8 @@ def on_train(session: Any, call: Any) -> Any:
 
 def on_cv(session: Any, call: Any) -> Any:
     """``lightgbm.cv``: params, the dataset, per-iteration mean and std of every metric."""
-    from autolog.integrations._boosting import flatten_params, log_datasets, param_value
+    from autolog.integrations._boosting import flatten_params, param_value
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     logged = flatten_params(call.argument("params"))
@@ -187,7 +189,8 @@ def on_cv(session: Any, call: Any) -> Any:
 def on_fit(session: Any, call: Any) -> Any:
     """``LGBMModel.fit`` (every wrapper): ``get_params()``, datasets, the callback,
     importance and the wrapper itself as the model."""
-    from autolog.integrations._boosting import flatten_params, input_sample, log_datasets
+    from autolog.integrations._boosting import flatten_params, input_sample
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     model = call.instance
@@ -213,10 +216,10 @@ def on_dask_fit(session: Any, call: Any) -> Any:
     from autolog.core.tracking.sessions import remember_model
     from autolog.integrations._boosting import (
         flatten_params,
-        log_datasets,
         log_early_stopping,
         log_eval_history,
     )
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     model = call.instance

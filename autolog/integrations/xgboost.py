@@ -196,7 +196,7 @@ def _train_params(call: Any, values: tuple[str, ...], functions: tuple[str, ...]
 
 def on_train(session: Any, call: Any) -> Any:
     """``xgboost.train``: params, datasets, the callback, then importance and the model."""
-    from autolog.integrations._boosting import log_datasets
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     logged = _train_params(call, ("num_boost_round", "early_stopping_rounds", "maximize"),
@@ -213,7 +213,8 @@ def on_train(session: Any, call: Any) -> Any:
 
 def on_cv(session: Any, call: Any) -> Any:
     """``xgboost.cv``: params, the dataset, per-iteration mean and std of every metric."""
-    from autolog.integrations._boosting import flatten_params, log_datasets
+    from autolog.integrations._boosting import flatten_params
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     logged = flatten_params(call.argument("params"))
@@ -234,7 +235,8 @@ def on_cv(session: Any, call: Any) -> Any:
 def on_fit(session: Any, call: Any) -> Any:
     """``XGBModel.fit`` (every wrapper): ``get_params()``, datasets, the eval history
     from ``evals_result()``, importance and the wrapper itself as the model."""
-    from autolog.integrations._boosting import flatten_params, input_sample, log_datasets
+    from autolog.integrations._boosting import flatten_params, input_sample
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     model = call.instance
@@ -263,7 +265,7 @@ def on_dask_train(session: Any, call: Any) -> Any:
     """``xgboost.dask.train``: params, then in this (the client) process the returned
     ``history`` per iteration, the early-stopping summary, importance and the booster. The
     workers' own ``xgboost.train`` calls record nothing (`outside_dask_worker`)."""
-    from autolog.integrations._boosting import log_datasets
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     logged = _train_params(call, ("num_boost_round", "early_stopping_rounds"),
@@ -286,7 +288,8 @@ def on_dask_fit(session: Any, call: Any) -> Any:
     history from ``evals_result()``, importance and the booster (``get_booster()``, the
     local model) -- in the client process; the workers record nothing."""
     from autolog.core.tracking.sessions import remember_model
-    from autolog.integrations._boosting import flatten_params, log_datasets
+    from autolog.integrations._boosting import flatten_params
+    from autolog.integrations._datasets import log_datasets
 
     config = session.config
     model = call.instance
