@@ -38,11 +38,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "catboost", "keras")
+FRAMEWORKS = ("sklearn", "sklearn_cv", "xgboost", "lightgbm", "catboost", "keras")
+#: the module a workload needs, where it is not the workload's name
+MODULES = {"sklearn_cv": "sklearn"}
 #: Frameworks MLflow has no autologging for: no mlflow row (it would time bare fits).
 NOT_IN_MLFLOW = ("catboost",)
 DESCRIPTION = {
     "sklearn": "LogisticRegression(max_iter=200).fit on iris",
+    "sklearn_cv": "cross_val_score(LogisticRegression(max_iter=200), iris, cv=5): one run",
     "xgboost": "xgboost.train, 10 rounds, 500 x 10",
     "lightgbm": "lightgbm.train, 10 rounds, 500 x 10",
     "catboost": "CatBoostClassifier.fit, 100 iterations, 500 x 10",
@@ -58,6 +61,13 @@ def make_fit(framework: str):
 
         X, y = load_iris(return_X_y=True)
         return lambda: LogisticRegression(max_iter=200).fit(X, y)
+    if framework == "sklearn_cv":
+        from sklearn.datasets import load_iris
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import cross_val_score
+
+        X, y = load_iris(return_X_y=True)
+        return lambda: cross_val_score(LogisticRegression(max_iter=200), X, y, cv=5)
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -268,7 +278,7 @@ def main() -> None:
     started = time.time()
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.models]
     for framework in args.only or FRAMEWORKS:
-        if not _available(framework):
+        if not _available(MODULES.get(framework, framework)):
             print(f"\n{framework}: not installed, skipped")
             continue
         pairs = args.pairs if framework != "keras" else max(5, args.pairs // 3)
