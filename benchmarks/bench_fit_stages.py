@@ -49,13 +49,15 @@ def instrument() -> None:
     import autolog.core.patching as patching
     import autolog.core.tracking.deferred as deferred
     import autolog.core.tracking.runs as runs
+    import autolog.core.tracking.sessions as sessions
     import autolog.integrations.sklearn as sk
     import autolog.models as models
+    import autolog.models.logged as logged
 
-    session = runs.TrainingSession
+    session = sessions.TrainingSession
     _wrap(session, "open", "session open (run choice, session tags)")
-    _wrap(runs, "start_run", "  run creation (SQLite insert, caller's thread)")
-    _wrap(runs, "_record_provenance", "    provenance (cached tags; artifacts queued)")
+    _wrap(sessions, "start_run", "  run creation (SQLite insert, caller's thread)")
+    _wrap(runs, "_call_start_callbacks", "    provenance (cached tags; artifacts queued)")
     _wrap(sk, "estimator_params", "params: get_params(deep=True) walk")
     _wrap(sk, "dataset_tags", "dataset description + digest")
     _wrap(patching.Call, "proceed", "(the user's fit itself)")
@@ -65,8 +67,8 @@ def instrument() -> None:
     _wrap(deferred, "submit", "  queue a PNG for the worker")
     _wrap(sk, "_log_model", "model: signature, save, copy into the store")
     _wrap(models, "infer_model_signature", "  signature inference")
-    _wrap(models, "save_model", "  save (pickle, MLmodel, environment files)")
-    _wrap(models, "_record_history", "  log-model history tag")
+    _wrap(logged, "save_model", "  save (pickle, MLmodel, environment files)")
+    _wrap(logged, "_record_history", "  log-model history tag")
     _wrap(session, "close", "session close")
     _wrap(session, "record_resources", "  duration, CPU, RSS metrics")
     _wrap(runs, "_call_end_callbacks", "  run-end callbacks (provenance)")
