@@ -175,25 +175,73 @@ def _is_known(size: Any) -> bool:
 
 
 def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
-    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``, computed inside
-    the session's record: data that cannot be described costs that record only."""
+    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``, and the same
+    datasets as the run's dataset inputs (MLflow's Datasets tab: the first "training",
+    the others "validation"), each computed inside a session record of its own: data
+    that cannot be described costs that record only. Each input is described once."""
     datasets = list(datasets)
-    session.set_tags(lambda: dataset_tags(datasets))
+    described: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def tags() -> dict[str, str]:
+        described[:] = _describe(datasets)
+        return _tags(described)
+
+    session.set_tags(tags)
+    session.log_inputs(lambda: dataset_inputs(described))
 
 
-def dataset_tags(datasets: list[tuple[str, Any]]) -> dict[str, str]:
-    tags: dict[str, str] = {}
+def _describe(datasets: list[tuple[str, Any]]) -> list[tuple[str, Any, dict[str, Any]]]:
+    found = []
     for name, data in datasets:
         if data is None:
             continue
         info = describe_data(data)
-        if info is None:
-            continue
+        if info is not None:
+            found.append((name, data, info))
+    return found
+
+
+def _tags(described: list[tuple[str, Any, dict[str, Any]]]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for name, _data, info in described:
         if info["shape"] is not None:
             tags[f"dataset.{name}.shape"] = "x".join(str(s) for s in info["shape"])
         tags[f"dataset.{name}.digest"] = info["digest"]
         tags[f"dataset.{name}.type"] = info["type"]
     return tags
+
+
+def dataset_tags(datasets: list[tuple[str, Any]]) -> dict[str, str]:
+    return _tags(_describe(datasets))
+
+
+def dataset_inputs(described: list[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
+    """`DatasetInput` s for described datasets: arrays and DataFrames with their schema
+    and profile; framework containers (DMatrix, lightgbm.Dataset) by digest and shape.
+    An evaluation set that is the training data itself (same name and digest) is kept once.
+    """
+    import json
+
+    from autolog.core.tracking.datasets import dataset_input
+    from autolog.core.entities import DatasetContext
+
+    inputs = []
+    seen: set[tuple[str, str]] = set()
+    for position, (name, data, info) in enumerate(described):
+        if (name, info["digest"]) in seen:
+            continue
+        seen.add((name, info["digest"]))
+        context = DatasetContext.TRAINING if position == 0 else DatasetContext.VALIDATION
+        plain = hasattr(data, "__array_interface__") or (
+            (type(data).__module__ or "").startswith("pandas"))
+        described_input = dataset_input(data if plain else None, name, context=context,
+                                        digest=info["digest"])
+        if not plain and info["shape"] is not None:
+            rows = info["shape"][0]
+            described_input.profile = json.dumps({"num_rows": rows, "shape": info["shape"],
+                                                  "type": info["type"]})
+        inputs.append(described_input)
+    return inputs
 
 
 # -- feature importance -------------------------------------------------------------------

@@ -6,11 +6,39 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["dataset_tags", "digest", "is_sparse"]
+__all__ = ["dataset_tags", "digest", "is_sparse", "log_dataset", "training_inputs"]
 
 DIGEST_MAX_BYTES = 1 << 20  # at most this much of X (and of y) is hashed
 SMALL_DIGEST_BYTES = 64 << 10  # up to this, hashed without releasing the GIL
 HASHLIB_GIL_MINSIZE = 2047  # hashlib releases the GIL for updates larger than this
+
+
+def log_dataset(session: Any, X: Any, y: Any, describe: Any = None) -> None:
+    """The training data as tags (``describe``: `dataset_tags` by default) and as the
+    run's "training" dataset input "train" (MLflow's Datasets tab), each in a record of
+    its own; the digest is computed once."""
+    describe = describe or dataset_tags
+    tags: dict[str, str] = {}
+
+    def tag_record() -> dict[str, str]:
+        tags.update(describe(X, y))
+        return tags
+
+    session.set_tags(tag_record)
+    session.log_inputs(lambda: training_inputs(X, y, tags.get("dataset.digest")))
+
+
+def training_inputs(X: Any, y: Any, known_digest: str | None = None) -> list[Any]:
+    """``X`` (with ``y`` as targets) as the "training" `DatasetInput` named "train"."""
+    from autolog.core.tracking.datasets import dataset_input
+
+    if X is None:
+        return []
+    try:
+        data_digest = known_digest or digest(X, y)
+    except TypeError:  # cells pandas cannot hash: no digest, no input (as for the tags)
+        return []
+    return [dataset_input(X, "train", targets=y, context="training", digest=data_digest)]
 
 
 def dataset_tags(X: Any, y: Any) -> dict[str, str]:
