@@ -649,8 +649,13 @@ class MlflowBackend(TrackingBackend):
             all_tags[TAG_MODEL_ARTIFACT_PATH] = artifact_path
         if flavor:
             all_tags[TAG_MODEL_FLAVOR] = flavor
-        # MLflow's model names take no '/', ':', '.', '%' or quotes.
+        # MLflow's model names take no '/', ':', '.', '%' or quotes. A model named as its
+        # run's artifact directory would make MLflow's runs:/ URIs read both copies (and
+        # its client then looks the model up on the default tracking URI, which fails):
+        # "<name>-<flavor>" instead.
         clean = "".join("-" if c in "/:.%\"'" else c for c in name).strip("-") or "model"
+        if artifact_path and clean == artifact_path.split("/", 1)[0]:
+            clean = f"{clean}-{flavor or 'autolog'}"
         if self._is_offline(run_id):
             model = self._get_spool().store.create_logged_model(
                 run_id, clean, artifact_path, flavor=flavor, model_type=model_type,

@@ -248,15 +248,20 @@ def dataset_for_metric(key: str, datasets: list[DatasetInput]) -> DatasetInput |
     """The dataset a metric was measured on, by its key; None when the key does not say.
 
     ``<name>-rmse``, ``<name>_loss``, ``<name>.auc`` or ``<name>/acc`` name the dataset
-    ``<name>`` (the longest name that fits); ``training_``/``train_`` keys belong to the
-    run's one training dataset, ``val_``/``validation_`` to its one validation dataset.
+    ``<name>``, and so do scikit-learn's post-training ``<metric>_<name>`` (``-2``, ...
+    after it: MLflow's repeat numbering): the longest name that fits wins. Else
+    ``training_``/``train_`` keys belong to the run's one training dataset,
+    ``val_``/``validation_`` to its one validation dataset, ``test_``/``eval_`` to its
+    one evaluation dataset.
     """
     best: DatasetInput | None = None
+    bare = key.rsplit("-", 1)[0] if key.rsplit("-", 1)[-1].isdigit() else key
     for dataset in datasets:
         name = dataset.name
-        if key.startswith(name) and len(key) > len(name) and key[len(name)] in "-_./":
-            if best is None or len(name) > len(best.name):
-                best = dataset
+        fits = (key.startswith(name) and len(key) > len(name) and key[len(name)] in "-_./") \
+            or (bare.endswith("_" + name) and len(bare) > len(name) + 1)
+        if fits and (best is None or len(name) > len(best.name)):
+            best = dataset
     if best is not None:
         return best
     if key in _RESOURCE_METRICS:

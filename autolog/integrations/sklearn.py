@@ -912,6 +912,31 @@ def _dataset_name(run_id: str, data: Any) -> str:
     return name
 
 
+#: run id -> names of the evaluation datasets logged as its inputs (at most this many)
+_evaluation_inputs: dict[str, set[str]] = {}
+_MAX_EVALUATION_INPUTS = 20
+
+
+def _log_evaluation_input(recorder: RunRecorder, name: str, data: Any) -> None:
+    """``data`` as the run's "evaluation" dataset input ``name``, the first time a
+    post-training metric of the run uses that name (MLflow's autologging does the same)."""
+    if not _config().log_datasets or data is None:
+        return
+    names = _evaluation_inputs.setdefault(recorder.run_id, set())
+    if name in names or len(names) >= _MAX_EVALUATION_INPUTS:
+        return
+    names.add(name)
+    with guard("sklearn: evaluation dataset input"):
+        from autolog.core.datasets import dataset_input
+
+        try:
+            data_digest = digest(data)
+        except TypeError:  # cells pandas cannot hash: no input
+            return
+        recorder.log_inputs([dataset_input(data, name, context="evaluation",
+                                           digest=data_digest)])
+
+
 def _metric_key(run_id: str, key: str) -> str:
     """MLflow's rule: the same name logged again in a run gets ``-2``, ``-3``, ..."""
     counts = _post_keys.setdefault(run_id, {})
@@ -941,6 +966,7 @@ def on_predict(call) -> None:
         return
     data = call.args[0] if call.args else next(iter(call.kwargs.values()), None)
     name = _dataset_name(recorder.run_id, data)
+    _log_evaluation_input(recorder, name, data)
     key = id(result)
     try:
         ref = weakref.ref(result, lambda r, key=key: _forget(key, r))
@@ -955,6 +981,7 @@ def _log_score(call, recorder: RunRecorder, result: Any) -> None:
         return
     data = call.args[0] if call.args else call.kwargs.get("X")
     name = _dataset_name(recorder.run_id, data)
+    _log_evaluation_input(recorder, name, data)
     key = _metric_key(recorder.run_id, f"{type(call.instance).__name__}_score_{name}")
     recorder.log_metric(key, value)
 
