@@ -293,3 +293,24 @@ def test_sync_carries_inputs_and_logged_models_both_ways(mlflow_server, tracking
     assert loaded.predict(X[:3]).shape == (3,)
     assert os.path.isfile(os.path.join(copied.artifact_location, "MLmodel"))
     store.close()
+
+
+def test_ui_run_page_lists_the_datasets(tracking_uri):
+    import threading
+    import urllib.request
+
+    from autolog.ui.server import make_server
+
+    _model, run = _fit_logistic()
+    digest = run.inputs.dataset_inputs[0].digest
+    server = make_server(tracking_uri, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"{server.url}/runs/{run.info.run_id}", timeout=30) as r:
+            body = r.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert '<h2 id="datasets">Datasets</h2>' in body
+    assert digest in body and "<td>training</td>" in body and '<td class="num">150</td>' in body
