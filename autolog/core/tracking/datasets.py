@@ -6,9 +6,8 @@ MLflow's UI shows in a run's Datasets tab, in MLflow's own formats:
 
 - ``digest``: given by the caller (integrations keep the digest they tag runs with), or
   a hash of the type, shape and at most `DIGEST_ROWS` rows (no copy of large data);
-- ``schema``: ``{"mlflow_colspec": [...]}`` for a DataFrame,
-  ``{"mlflow_tensorspec": {"features": ..., "targets": ...}}`` for arrays (inferred from
-  the first rows only);
+- ``schema``: ``{"mlflow_colspec": [...]}`` for a DataFrame (from its dtypes),
+  ``{"mlflow_tensorspec": {"features": ..., "targets": ...}}`` for arrays;
 - ``profile``: ``{"num_rows", "num_elements"}`` for a DataFrame, the shapes, sizes and
   byte counts of features and targets for arrays;
 - ``source``: MLflow's "code" source (data made by the script) unless one is given.
@@ -27,9 +26,8 @@ from autolog.core.entities import DatasetInput
 
 __all__ = ["DIGEST_ROWS", "as_dataset_input", "dataset_input", "digest_of"]
 
-#: Rows hashed for a digest, and inspected for a schema: bounded cost on large data.
+#: Rows hashed for a digest: bounded cost on large data.
 DIGEST_ROWS = 10_000
-_SCHEMA_ROWS = 1_000
 
 
 def _is_pandas(data: Any) -> bool:
@@ -92,22 +90,42 @@ def _shape(data: Any) -> list[int] | None:
         return None
 
 
-def _schema(data: Any, targets: Any) -> str | None:
-    from autolog.models.signature import infer_schema
+def _column_type(dtype: Any) -> str:
+    """MLflow's column type for a pandas/NumPy dtype (object columns: "string")."""
+    kind = getattr(dtype, "kind", "O")
+    size = getattr(dtype, "itemsize", 8)
+    if kind == "b":
+        return "boolean"
+    if kind in "iu":
+        return "long" if size >= 8 or kind == "u" and size >= 4 else "integer"
+    if kind == "f":
+        return "double" if size >= 8 else "float"
+    if kind == "M":
+        return "datetime"
+    if kind == "S":
+        return "binary"
+    return "string"
 
+
+def _tensor_spec(part: Any) -> list[dict[str, Any]]:
+    shape = _shape(part) or []
+    if shape:
+        shape[0] = -1
+    return [{"type": "tensor", "tensor-spec": {"dtype": str(getattr(part, "dtype", "object")),
+                                               "shape": shape}}]
+
+
+def _schema(data: Any, targets: Any) -> str | None:
+    """MLflow's dataset schema JSON: column specs for a DataFrame, tensor specs else."""
     if _is_pandas(data) and getattr(data, "ndim", 1) == 2:
-        return json.dumps({"mlflow_colspec": infer_schema(data.iloc[:_SCHEMA_ROWS]).to_list()})
-    parts = {}
+        columns = [{"type": _column_type(dtype), "name": str(name), "required": True}
+                   for name, dtype in data.dtypes.items()]
+        return json.dumps({"mlflow_colspec": columns})
+    parts: dict[str, Any] = {"features": None, "targets": None}
     for key, part in (("features", data), ("targets", targets)):
-        if part is None:
-            continue
-        if _is_pandas(part):
-            part = part.iloc[:_SCHEMA_ROWS]
-        elif getattr(part, "ndim", 0) and not _is_sparse(part):
-            part = part[:_SCHEMA_ROWS]
-        parts[key] = infer_schema(part).to_json()
-    parts.setdefault("targets", None)
-    return json.dumps({"mlflow_tensorspec": parts}) if "features" in parts else None
+        if part is not None and hasattr(part, "dtype"):
+            parts[key] = json.dumps(_tensor_spec(part))
+    return json.dumps({"mlflow_tensorspec": parts}) if parts["features"] else None
 
 
 def _profile(data: Any, targets: Any) -> str | None:
@@ -175,12 +193,7 @@ def dataset_input(
     schema = profile = None
     if data is not None:
         digest = digest or digest_of(data, targets)
-        from autolog.core.errors import InvalidInputError
-
-        try:
-            schema = _schema(data, targets)
-        except (InvalidInputError, TypeError, ValueError):  # no schema describes the data
-            schema = None
+        schema = _schema(data, targets)
         profile = _profile(data, targets)
     return DatasetInput(name=name, digest=str(digest), source_type=source_type or "code",
                         source=source or _code_source(), schema=schema, profile=profile,
