@@ -333,6 +333,9 @@ class MlflowBackend(TrackingBackend):
     logger_options = {"max_buffer": 1_000_000}
     #: Longest wait between two attempts to reach a server that is down.
     retry_max_s = _RETRY_MAX_S
+    #: Read by `core.models`: a logged model's files are also uploaded to the model's own
+    #: location (`log_model_artifacts`), after the training call (MLflow 3 keeps them there).
+    logged_model_files = True
 
     def __init__(self, uri: str, *, spool_dir: str | None = None,
                  max_backlog: int = 1_000_000) -> None:
@@ -373,6 +376,7 @@ class MlflowBackend(TrackingBackend):
         self._run_names: dict[str, str] = {}
         self._experiment_names: dict[str, str] = {DEFAULT_EXPERIMENT_ID: DEFAULT_EXPERIMENT_NAME}
         self._run_models: dict[str, list[str]] = {}  # run id -> logged models made here
+        self._link_lock = threading.Lock()
         self._offline_models: set[str] = set()  # logged models kept in the spool
         self.sent_after_outage = 0
 
@@ -546,6 +550,7 @@ class MlflowBackend(TrackingBackend):
                 else:
                     client.update_run(run_id, status=status)
                 info = _run_info(client.get_run(run_id).info)
+            self._infos[run_id] = info
             if status in RunStatus.TERMINAL and self._run_models.get(run_id):
                 self._link(run_id, self._run_models[run_id])  # the run's final values
         except Exception as exc:
@@ -686,15 +691,26 @@ class MlflowBackend(TrackingBackend):
                 f"{', '.join(LoggedModelStatus.ALL)}.")
         if model_id in self._offline_models:
             return self._get_spool().store.finalize_logged_model(model_id, status)
-        model = _logged_model(self._call("finalize_logged_model", model_id, status))
-        if status == LoggedModelStatus.READY and model.source_run_id:
-            self._link(model.source_run_id, [model_id])
-            model = self.get_logged_model(model_id)
-        return model
+        finalized = self._call("finalize_logged_model", model_id, status)
+        run_id = finalized.source_run_id
+        info = self._infos.get(run_id or "")
+        if status == LoggedModelStatus.READY and run_id and (
+                info is None or info.status in RunStatus.TERMINAL):
+            # Logged into a run that has ended: link its values now. Otherwise the run's
+            # end links them (on the writer, off the training call's path).
+            self._link(run_id, [model_id])
+            finalized = self.client.get_logged_model(model_id)
+        return _logged_model(finalized)
 
     def _link(self, run_id: str, model_ids: list[str]) -> None:
         """The run's params and latest metrics, linked to its models (MLflow 3 metrics
-        carry ``model_id``, ``dataset_name`` and ``dataset_digest``)."""
+        carry ``model_id``, ``dataset_name`` and ``dataset_digest``). One link at a time:
+        the run's end (on the writer) and a model's upload (deferred) may meet, and MLflow
+        refuses a model param logged twice."""
+        with self._link_lock:
+            self._link_locked(run_id, model_ids)
+
+    def _link_locked(self, run_id: str, model_ids: list[str]) -> None:
         run = self.client.get_run(run_id)
         latest = [Metric(m.key, float(m.value), int(m.timestamp), int(m.step or 0))
                   for m in getattr(run.data, "_metric_objs", None) or []]

@@ -69,13 +69,11 @@ def log_model(
                               **flavor_kwargs)
             backend.log_artifact(run_id, local, relative)
             if model_id is not None:
-                backend.log_model_artifacts(model_id, local)
+                _store_logged_model_files(backend, model_id, local)
         except BaseException:
             if model_id is not None:
                 backend.finalize_logged_model(model_id, "FAILED")
             raise
-    if model_id is not None:
-        backend.finalize_logged_model(model_id, "READY")
     _record_history(uri, run_id, meta)
     model_uri = f"runs:/{run_id}/{relative}"
     version = None
@@ -106,6 +104,35 @@ def _create_logged_model(backend: Any, run_id: str, artifact_path: str,
                                            artifact_path, flavor=get_flavor(flavor).name)
     except NotImplementedError:
         return None
+
+
+def _store_logged_model_files(backend: Any, model_id: str, local: str) -> None:
+    """Mark the logged model READY; a backend that keeps a copy of the files in the
+    model's own location (MLflow 3: ``logged_model_files``) gets them uploaded first, by
+    the deferred worker, after the training call has returned (`flush`, reads and exit
+    wait for it): the model stays PENDING until then, FAILED if the upload fails."""
+    if not getattr(backend, "logged_model_files", False):
+        backend.finalize_logged_model(model_id, "READY")
+        return
+    import shutil
+
+    from autolog.core.tracking import deferred
+
+    holder = tempfile.mkdtemp(prefix="autolog-model-files-")
+    files = os.path.join(holder, os.path.basename(local))
+    shutil.copytree(local, files)
+
+    def upload() -> None:
+        try:
+            backend.log_model_artifacts(model_id, files)
+        except BaseException:
+            backend.finalize_logged_model(model_id, "FAILED")
+            raise
+        finally:
+            shutil.rmtree(holder, ignore_errors=True)
+        backend.finalize_logged_model(model_id, "READY")
+
+    deferred.submit(f"uploading the files of logged model {model_id}", upload)
 
 
 #: (tracking URI, run id) -> the model history this process last wrote into that run, so
