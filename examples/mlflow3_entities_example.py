@@ -40,7 +40,7 @@ def main() -> None:
     for dataset in recorded.inputs.dataset_inputs:
         print(f"  {dataset.name:8} {dataset.context:10} digest {dataset.digest}")
 
-    from autolog.core import context
+    from autolog.core.tracking import context
 
     for logged in context.get_store().search_logged_models(source_run_id=run.info.run_id):
         print(f"logged model {logged.model_id} ({logged.flavor}, {logged.status}): "

@@ -18,8 +18,8 @@ import autolog
 from autolog.backends.base import TrackingBackend
 from autolog.backends.memory import MemoryBackend
 from autolog.backends.sqlite import _MIGRATIONS, SQLiteBackend
-from autolog.core import context
 from autolog.core.entities import DatasetInput, Metric
+from autolog.core.tracking import context
 
 sklearn = pytest.importorskip("sklearn")
 
@@ -79,7 +79,7 @@ def test_sklearn_fit_logs_its_dataset_and_a_logged_model(store, tracking_uri, tm
     assert (accuracy.dataset_name, accuracy.dataset_digest) == ("train", dataset.digest)
     assert linked["training_duration_seconds"].dataset_name is None  # the process's
     # The MLmodel names the logged model; both URIs load the same model.
-    from autolog.core.models import read_model_metadata, resolve_model_uri
+    from autolog.models import read_model_metadata, resolve_model_uri
 
     meta = read_model_metadata(resolve_model_uri(f"runs:/{run.info.run_id}/model"))
     assert meta.model_id == logged.model_id

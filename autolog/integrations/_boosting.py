@@ -222,8 +222,8 @@ def dataset_inputs(described: list[tuple[str, Any, dict[str, Any]]]) -> list[Any
     """
     import json
 
-    from autolog.core.tracking.datasets import dataset_input
     from autolog.core.entities import DatasetContext
+    from autolog.core.tracking.datasets import dataset_input
 
     inputs = []
     seen: set[tuple[str, str]] = set()

@@ -379,7 +379,7 @@ def _plain(data: Any) -> bool:
 def _dataset_inputs(x: Any, y: Any, validation_data: Any) -> list[Any]:
     """Arrays given to ``fit`` as the run's dataset inputs: ``x`` (with ``y``) "train",
     ``validation_data`` "validation". Datasets, generators and tensors are not read."""
-    from autolog.core.datasets import dataset_input
+    from autolog.core.tracking.datasets import dataset_input
 
     inputs = []
     if _plain(x):

@@ -40,7 +40,7 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model, remember_model
 from autolog.integrations import _models
-from autolog.integrations._datasets import dataset_tags, is_sparse, log_dataset
+from autolog.integrations._datasets import dataset_tags, digest, is_sparse, log_dataset
 from autolog.integrations._params import estimator_params, param_value
 
 __all__ = ["SklearnConfig", "SklearnIntegration", "autolog"]
@@ -927,7 +927,7 @@ def _log_evaluation_input(recorder: RunRecorder, name: str, data: Any) -> None:
         return
     names.add(name)
     with guard("sklearn: evaluation dataset input"):
-        from autolog.core.datasets import dataset_input
+        from autolog.core.tracking.datasets import dataset_input
 
         try:
             data_digest = digest(data)
