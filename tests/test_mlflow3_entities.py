@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import time
 import uuid
 
@@ -227,12 +230,10 @@ def test_mlflow_server_shows_datasets_and_logged_models(mlflow_server, server_ur
     # MLflow loads the model by its id (its own files), autolog by id and by run.
     X, _ = _iris()
     expected = model.predict(X)
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(mlflow_server.url)
-    try:
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with _use_tracking_uri(mlflow_server.url):  # MLflow's global URI left as it was (unset)
         mlflow_model = mlflow.sklearn.load_model(f"models:/{logged.model_id}")
-    finally:
-        mlflow.set_tracking_uri(previous)
     assert (mlflow_model.predict(X) == expected).all()
     assert (autolog.load_model(f"models:/{logged.model_id}").predict(X) == expected).all()
     assert (autolog.load_model(f"runs:/{run.info.run_id}/model").predict(X) == expected).all()
@@ -240,9 +241,6 @@ def test_mlflow_server_shows_datasets_and_logged_models(mlflow_server, server_ur
 
 def test_sync_carries_inputs_and_logged_models_both_ways(mlflow_server, tracking_uri,
                                                          tmp_path):
-    import mlflow
-    from sklearn.linear_model import LinearRegression
-
     from autolog.sync import TAG_SOURCE_MODEL_ID, sync
 
     experiment = f"sync-{uuid.uuid4().hex[:8]}"
@@ -267,24 +265,32 @@ def test_sync_carries_inputs_and_logged_models_both_ways(mlflow_server, tracking
     assert len(client.search_logged_models([dest.info.experiment_id])) == 1
 
     # A model MLflow 3 logged by itself (files only in the model's own location) comes
-    # back into an embedded store with its files under the run.
-    X, y = _iris()
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(mlflow_server.url)
-    try:
-        mlflow.set_experiment(experiment)
+    # back into an embedded store with its files under the run. MLflow's fluent API keeps
+    # process-wide state (active experiment, active model): it runs in a process of its own.
+    script = textwrap.dedent(f"""
+        import mlflow
+        from sklearn.datasets import load_iris
+        from sklearn.linear_model import LinearRegression
+        X, y = load_iris(return_X_y=True, as_frame=True)
+        mlflow.set_tracking_uri({mlflow_server.url!r})
+        mlflow.set_experiment({experiment!r})
         with mlflow.start_run() as native:
             mlflow.log_input(mlflow.data.from_pandas(X, name="iris"), context="training")
             fitted = LinearRegression().fit(X, y)
             mlflow.log_metric("r2", fitted.score(X, y))
             mlflow.sklearn.log_model(fitted, name="native", serialization_format="cloudpickle")
-    finally:
-        mlflow.set_tracking_uri(previous)
+        print(native.info.run_id)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    native_id = done.stdout.split()[-1]
+    X, _y = _iris()
     back = str(tmp_path / "back")
     report = sync(f"mlflow+{mlflow_server.url}", back, experiment=experiment, progress=False)
     assert report.logged_models_created == 2, report.summary()
     store = SQLiteBackend(back)
-    native_copy = report.run_ids[native.info.run_id]
+    native_copy = report.run_ids[native_id]
     assert [d.name for d in store.get_inputs(native_copy)] == ["iris"]
     [copied] = store.search_logged_models(source_run_id=native_copy)
     assert (copied.name, copied.artifact_path, copied.status) == ("native", "native", "READY")
