@@ -13,7 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from autolog.core.entities import Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag
+from autolog.core.entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+)
 from autolog.core.errors import (
     AutologException,
     AutologWarning,
@@ -34,6 +44,7 @@ from autolog.core.tracking.fluent import (
     log_artifacts,
     log_dict,
     log_figure,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -53,6 +64,7 @@ _LAZY_ATTRIBUTES = {
     "status": ("autolog.core.patching.registry", "status"),
     "load_model": ("autolog.models", "load_model"),
     "register_model": ("autolog.models", "register_model"),
+    "dataset_input": ("autolog.core.tracking.datasets", "dataset_input"),
 }
 _FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch",
                "pytorch", "lightning", "transformers", "optuna")  # see autolog._frameworks
@@ -84,8 +96,10 @@ __all__ = [
     "AutologException",
     "AutologWarning",
     "Client",
+    "DatasetInput",
     "Experiment",
     "InvalidInputError",
+    "LoggedModel",
     "Metric",
     "Param",
     "ResourceNotFoundError",
@@ -98,6 +112,7 @@ __all__ = [
     "StoreUnavailableError",
     "active_run",
     "autolog",
+    "dataset_input",
     "end_run",
     "flush",
     "get_experiment_by_name",
@@ -110,6 +125,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

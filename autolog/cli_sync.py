@@ -37,6 +37,8 @@ def sync_command(source: str, dest: str, experiment: str | None, no_progress: bo
         click.echo(f"warning: {warning}", err=True)
     for skipped in report.model_versions_skipped:
         click.echo(f"skipped model version {skipped}", err=True)
+    for skipped in report.logged_models_skipped:
+        click.echo(f"skipped logged model {skipped}", err=True)
     click.echo(report.summary() if report.copied_anything else
                f"Nothing new to copy ({report.runs_unchanged} runs already in sync).")
 

@@ -20,6 +20,18 @@ Spooled runs (`autolog.backends.spool`) that carry ``autolog.spool.mlflow_run_id
 the unsent part of a run that exists on the destination: that run is brought up to date
 the same way instead of a new run being created.
 
+Dataset inputs (MLflow's ``log_inputs``; `core.entities.DatasetInput`): every input of a
+run that the destination run lacks (same name, digest and context) is logged there.
+
+Logged models (MLflow 3's ``LoggedModel``; where both stores keep them): each logged
+model whose source run was synced is created at the destination, produced by the
+destination run, with its params, tags (plus ``autolog.sync.source_model_id``, by which
+a later sync finds it and copies it no more), metrics (dataset links kept), status and,
+for an MLflow destination, its files in the model's own location. A model MLflow logged
+by itself (its files only in the model's location, none among the run's artifacts) gets
+its files copied into the destination run's artifacts under its name. Model files
+(``MLmodel``) are copied byte for byte: their ``model_id`` still names the source model.
+
 Registered models (best effort): each model is created at the destination when missing
 (description and tags); each version whose source is ``runs:/<run>/<path>`` of a run that
 was synced is registered with the source rewritten to the destination run, unless a
@@ -47,11 +59,12 @@ from autolog.core.errors import (
 )
 
 TAG_SOURCE_RUN_ID = "autolog.sync.source_run_id"
+TAG_SOURCE_MODEL_ID = "autolog.sync.source_model_id"
 TAG_PARENT_RUN_ID = "mlflow.parentRunId"
 _METRIC_CHUNK = 5000
 _NOT_COPIED_TAGS = (TAG_SPOOLED_FOR,)
 
-__all__ = ["TAG_SOURCE_RUN_ID", "SyncReport", "sync"]
+__all__ = ["TAG_SOURCE_MODEL_ID", "TAG_SOURCE_RUN_ID", "SyncReport", "sync"]
 
 
 @dataclass
@@ -66,6 +79,9 @@ class SyncReport:
     tags_copied: int = 0
     metric_values_copied: int = 0
     artifact_files_copied: int = 0
+    dataset_inputs_copied: int = 0
+    logged_models_created: int = 0
+    logged_models_skipped: list[str] = field(default_factory=list)
     registered_models_created: int = 0
     model_versions_created: int = 0
     model_versions_skipped: list[str] = field(default_factory=list)
@@ -77,6 +93,7 @@ class SyncReport:
         return bool(
             self.experiments_created or self.runs_created or self.runs_updated
             or self.registered_models_created or self.model_versions_created
+            or self.logged_models_created
         )
 
     def summary(self) -> str:
@@ -85,7 +102,8 @@ class SyncReport:
             f"{self.runs_created}, updated: {self.runs_updated}, unchanged: "
             f"{self.runs_unchanged}; params: {self.params_copied}, tags: {self.tags_copied}, "
             f"metric values: {self.metric_values_copied}, artifact files: "
-            f"{self.artifact_files_copied}; registered models created: "
+            f"{self.artifact_files_copied}, dataset inputs: {self.dataset_inputs_copied}; "
+            f"logged models created: {self.logged_models_created}; registered models created: "
             f"{self.registered_models_created}, model versions created: "
             f"{self.model_versions_created}"
             + (f", skipped: {len(self.model_versions_skipped)}"
@@ -204,6 +222,7 @@ class _Syncer:
         for key in sorted(run.data.metrics):
             self._send_metrics(dest_id, self.source.get_metric_history(info.run_id, key))
         self.copy_artifacts(info.run_id, dest_id, existing=None)
+        self.copy_inputs(run, dest_id, existing=[])
         if info.status != RunStatus.RUNNING or info.end_time is not None:
             self.dest.update_run_info(dest_id, info.status, info.end_time)
 
@@ -251,6 +270,8 @@ class _Syncer:
         existing = {f.path: f.file_size for f in self._walk(self.dest, dest_id)}
         if self.copy_artifacts(run.info.run_id, dest_id, existing=existing):
             changed = True
+        if self.copy_inputs(run, dest_id, existing=None):
+            changed = True
         status, end_time = run.info.status, run.info.end_time
         if status in RunStatus.TERMINAL and (
             status != target.info.status or end_time != target.info.end_time
@@ -258,6 +279,97 @@ class _Syncer:
             self.dest.update_run_info(dest_id, status, end_time)
             changed = True
         return changed
+
+    # -- dataset inputs -------------------------------------------------------------------
+    def copy_inputs(self, run: Run, dest_id: str, existing: list | None) -> int:
+        """The source run's dataset inputs that the destination run lacks (``existing``:
+        the destination's, None to read them)."""
+        inputs = run.inputs.dataset_inputs
+        if not inputs:
+            inputs = self.source.get_inputs(run.info.run_id)
+        if not inputs:
+            return 0
+        if existing is None:
+            existing = self.dest.get_inputs(dest_id)
+        have = {d.key for d in existing}
+        missing = [d for d in inputs if d.key not in have]
+        if missing:
+            self.dest.log_inputs(dest_id, missing)
+            self.report.dataset_inputs_copied += len(missing)
+        return len(missing)
+
+    # -- logged models ----------------------------------------------------------------------
+    def sync_logged_models(self, experiments: list) -> None:
+        for experiment in experiments:
+            try:
+                models = self.source.search_logged_models([experiment.experiment_id])
+            except NotImplementedError:
+                return
+            if not models:
+                continue
+            dest_experiment_id = self.dest_experiment(experiment)
+            try:
+                existing = self.dest.search_logged_models([dest_experiment_id])
+            except NotImplementedError:
+                self.report.warnings.append("the destination keeps no logged models")
+                return
+            copied = {m.tags.get(TAG_SOURCE_MODEL_ID) for m in existing}
+            for model in models:
+                if model.model_id in copied:
+                    continue
+                dest_run = self.report.run_ids.get(model.source_run_id or "") or \
+                    self.dest_index.get(model.source_run_id or "")
+                if dest_run is None:
+                    self.report.logged_models_skipped.append(
+                        f"{model.name} ({model.model_id}): its run was not synced")
+                    continue
+                self.copy_logged_model(model, dest_run, dest_experiment_id)
+
+    def copy_logged_model(self, model, dest_run: str, dest_experiment_id: str) -> None:
+        from dataclasses import replace
+
+        with tempfile.TemporaryDirectory(prefix="autolog-sync-model-") as tmp:
+            local, artifact_path = self._model_files(model, dest_run, tmp)
+            tags = dict(model.tags)
+            tags[TAG_SOURCE_MODEL_ID] = model.model_id
+            created = self.dest.create_logged_model(
+                dest_run, model.name, artifact_path, flavor=model.flavor,
+                model_type=model.model_type, params=dict(model.params), tags=tags,
+                experiment_id=dest_experiment_id)
+            if created is None:
+                raise ResourceNotFoundError(f"{self.dest.uri} did not create the logged model")
+            if local is not None:
+                self.dest.log_model_artifacts(created.model_id, local)
+        if model.metrics:
+            self.dest.log_model_metrics(created.model_id, [
+                replace(m, run_id=self.report.run_ids.get(m.run_id or "", dest_run))
+                for m in model.metrics])
+        if model.status in ("READY", "FAILED"):
+            self.dest.finalize_logged_model(created.model_id, model.status)
+        self.report.logged_models_created += 1
+
+    def _model_files(self, model, dest_run: str, tmp: str) -> tuple[str | None, str | None]:
+        """A local copy of the model's files, and its directory in the destination run
+        (files that only the model's own location held are copied into the run)."""
+        if model.artifact_path and model.source_run_id:
+            local = self.source.artifact_local_path(model.source_run_id, model.artifact_path)
+            if local is None or not os.path.isdir(local):
+                try:
+                    local = self.source.download_artifacts(model.source_run_id,
+                                                           model.artifact_path, tmp)
+                except (ResourceNotFoundError, FileNotFoundError):
+                    local = None
+            return local, model.artifact_path
+        download = getattr(self.source, "download_logged_model_artifacts", None)
+        if download is None:
+            return None, None
+        local = download(model.model_id, os.path.join(tmp, "files"))
+        taken = {f.path for f in self._walk(self.dest, dest_run)}
+        path = model.name
+        if any(p == path or p.startswith(path + "/") for p in taken):
+            path = f"{model.name}-{model.model_id}"
+        self.dest.log_artifact(dest_run, local, path)
+        return local, path
 
     # -- artifacts ------------------------------------------------------------------------
     @staticmethod
@@ -400,6 +512,7 @@ def sync(source_uri: str, dest_uri: str, experiment: str | None = None,
     else:
         for run, dest_experiment_id in work:
             syncer.sync_run(run, dest_experiment_id)
+    syncer.sync_logged_models(experiments)
     syncer.sync_registry()
     return report
 

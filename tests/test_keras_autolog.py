@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -160,6 +161,9 @@ def test_functional_validation_data_schedule_custom_metric_and_evaluate():
                                          (1, pytest.approx(scores[0]))]
     assert history(run, "eval_first_class_score")[0][1] == pytest.approx(scores[2])
     assert run.info.status == "FINISHED"
+    inputs = {d.name: d for d in autolog.get_run(run.info.run_id).inputs.dataset_inputs}
+    assert (inputs["train"].context, inputs["validation"].context) == ("training", "validation")
+    assert json.loads(inputs["validation"].profile)["features_shape"] == [32, 6]
 
 
 def test_evaluate_of_a_model_never_fitted_with_autolog_logs_nothing():

@@ -222,18 +222,20 @@ def _predictions(model, data):
 
 def _load_with_mlflow(mlflow_server, kind, run_id):
     import mlflow
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
     uri = f"runs:/{run_id}/model"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(mlflow_server.url)
-    try:
-        import mlflow.catboost
+    # MLflow's process-wide tracking URI is restored (unset), and the active model its
+    # pyfunc loader sets from MLmodel's model_id cleared: later tests see MLflow as it was.
+    with _use_tracking_uri(mlflow_server.url):
+        try:
+            import mlflow.catboost
 
-        flavor = {"sklearn": mlflow.sklearn, "xgboost": mlflow.xgboost,
-                  "lightgbm": mlflow.lightgbm, "catboost": mlflow.catboost}[kind]
-        return mlflow.pyfunc.load_model(uri), flavor.load_model(uri)
-    finally:
-        mlflow.set_tracking_uri(previous)
+            flavor = {"sklearn": mlflow.sklearn, "xgboost": mlflow.xgboost,
+                      "lightgbm": mlflow.lightgbm, "catboost": mlflow.catboost}[kind]
+            return mlflow.pyfunc.load_model(uri), flavor.load_model(uri)
+        finally:
+            mlflow.clear_active_model()
 
 
 @pytest.mark.parametrize("how", ["direct", "synced"])

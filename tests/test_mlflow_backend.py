@@ -269,13 +269,14 @@ def test_sklearn_model_logged_directly_loads_with_mlflow(server_uri, mlflow_serv
     model = LogisticRegression().fit(X, y)
     with autolog.start_run():
         info = sk_flavor.log_model(model, name="model", input_example=X[:2])
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(mlflow_server.url)
-    try:
-        by_pyfunc = mlflow.pyfunc.load_model(info.model_uri)
-        by_sklearn = mlflow.sklearn.load_model(info.model_uri)
-    finally:
-        mlflow.set_tracking_uri(previous)
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with _use_tracking_uri(mlflow_server.url):  # MLflow's global URI restored (unset)
+        try:
+            by_pyfunc = mlflow.pyfunc.load_model(info.model_uri)
+            by_sklearn = mlflow.sklearn.load_model(info.model_uri)
+        finally:
+            mlflow.clear_active_model()  # set by pyfunc from MLmodel's model_id
     expected = model.predict(X)
     assert (np.asarray(by_pyfunc.predict(X)) == expected).all()
     assert (by_sklearn.predict(X) == expected).all()

@@ -16,9 +16,12 @@ import abc
 from collections.abc import Sequence
 
 from autolog.core.entities import (
+    DatasetInput,
     Experiment,
     FileInfo,
+    LoggedModel,
     Metric,
+    ModelMetric,
     ModelVersion,
     Param,
     RegisteredModel,
@@ -29,6 +32,60 @@ from autolog.core.entities import (
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+#: How `TrackingBackend.log_inputs` keeps a dataset input in a backend without inputs of
+#: its own: the tag ``autolog.input.<name>.<context>`` holding the input as JSON.
+INPUT_TAG_PREFIX = "autolog.input."
+_MAX_TAG_VALUE = 8000
+
+
+def input_tag(dataset: DatasetInput) -> RunTag:
+    """``dataset`` as one run tag (schema and profile dropped when too long for a tag)."""
+    import json
+
+    record = {"name": dataset.name, "digest": dataset.digest,
+              "source_type": dataset.source_type, "source": dataset.source,
+              "schema": dataset.schema, "profile": dataset.profile,
+              "context": dataset.context, "tags": dict(dataset.tags)}
+    text = json.dumps(record)
+    for dropped in ("profile", "schema", "source"):
+        if len(text) <= _MAX_TAG_VALUE:
+            break
+        record[dropped] = None if dropped != "source" else "{}"
+        text = json.dumps(record)
+    return RunTag(f"{INPUT_TAG_PREFIX}{dataset.name}.{dataset.context or 'none'}", text)
+
+
+def inputs_from_tags(tags: dict[str, str]) -> list[DatasetInput]:
+    """The dataset inputs `input_tag` wrote into a run's tags."""
+    import json
+
+    found = []
+    for key in sorted(tags):
+        if not key.startswith(INPUT_TAG_PREFIX):
+            continue
+        try:
+            record = json.loads(tags[key])
+            found.append(DatasetInput(**record))
+        except (ValueError, TypeError):
+            continue
+    return found
+
+
+def linked_metrics(run_id: str, latest: Sequence[Metric],
+                   inputs: Sequence[DatasetInput]) -> list[ModelMetric]:
+    """A run's latest metric values as the metrics of a model it logged, each with the
+    dataset it was measured on when its key says (`core.entities.dataset_for_metric`)."""
+    from autolog.core.entities import dataset_for_metric
+
+    inputs = list(inputs)
+    linked = []
+    for metric in latest:
+        dataset = dataset_for_metric(metric.key, inputs)
+        linked.append(ModelMetric(
+            metric.key, metric.value, metric.timestamp, metric.step,
+            dataset.name if dataset is not None else None,
+            dataset.digest if dataset is not None else None, run_id))
+    return linked
 
 
 class TrackingBackend(abc.ABC):
@@ -103,6 +160,57 @@ class TrackingBackend(abc.ABC):
 
     def delete_run(self, run_id: str) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not delete runs")
+
+    # -- dataset inputs (MLflow's log_inputs; these defaults keep them in tags) ---------
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record the datasets a run used; an input logged again (same name, digest and
+        context) is kept once. The default keeps each as a run tag (`input_tag`), for
+        backends that have no inputs of their own."""
+        if datasets:
+            self.log_batch(run_id, tags=[input_tag(d) for d in datasets])
+
+    def get_inputs(self, run_id: str) -> list[DatasetInput]:
+        """The dataset inputs of a run, in the order they were first logged."""
+        return inputs_from_tags(self.get_run(run_id).data.tags)
+
+    # -- logged models (MLflow 3's LoggedModel; optional) -------------------------------
+    def create_logged_model(
+        self,
+        run_id: str,
+        name: str,
+        artifact_path: str | None = None,
+        *,
+        flavor: str | None = None,
+        model_type: str | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        experiment_id: str | None = None,
+    ) -> LoggedModel:
+        """Create a PENDING logged model produced by the run ``run_id`` (its experiment,
+        unless ``experiment_id``), whose files are the run artifact ``artifact_path``."""
+        raise NotImplementedError(f"{type(self).__name__} has no logged models")
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        """Set the model READY (or FAILED), and link its run's params and latest metrics
+        to it (each metric with the dataset `dataset_for_metric` finds for it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no logged models")
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        raise NotImplementedError(f"{type(self).__name__} has no logged models")
+
+    def search_logged_models(
+        self, experiment_ids: Sequence[str] | None = None, source_run_id: str | None = None
+    ) -> list[LoggedModel]:
+        """Logged models of these experiments (all when None), or of one run; oldest first."""
+        raise NotImplementedError(f"{type(self).__name__} has no logged models")
+
+    def log_model_metrics(self, model_id: str, metrics: Sequence[ModelMetric]) -> None:
+        """Link metric values to a logged model (a value linked twice is kept once)."""
+        raise NotImplementedError(f"{type(self).__name__} has no logged models")
+
+    def log_model_artifacts(self, model_id: str, local_dir: str) -> None:  # noqa: B027
+        """Upload the model's files to the model's own location, for stores that keep
+        one (MLflow 3). Stores that point the model at the run's artifacts do nothing."""
 
     # -- optional fast reads (the UI uses them; these defaults work for every backend) --
     def get_metric_series(

@@ -18,19 +18,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from autolog.backends import _local
-from autolog.backends.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingBackend
+from autolog.backends.base import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    TrackingBackend,
+    linked_metrics,
+)
 from autolog.core import search
 from autolog.core.entities import (
+    DatasetInput,
     Experiment,
     FileInfo,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelMetric,
     ModelVersion,
     Param,
     RegisteredModel,
     Run,
     RunData,
     RunInfo,
+    RunInputs,
     RunStatus,
     RunTag,
 )
@@ -52,6 +62,7 @@ class _RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     latest: dict[str, Metric] = field(default_factory=dict)
     history: dict[str, list[Metric]] = field(default_factory=dict)
+    inputs: dict[tuple, DatasetInput] = field(default_factory=dict)
 
     def to_run(self) -> Run:
         return Run(
@@ -61,6 +72,7 @@ class _RunRecord:
                 metrics={key: metric.value for key, metric in self.latest.items()},
                 tags=dict(self.tags),
             ),
+            inputs=RunInputs(copy.deepcopy(list(self.inputs.values()))),
         )
 
 
@@ -93,6 +105,7 @@ class MemoryBackend(TrackingBackend):
         self._experiments: dict[str, Experiment] = {}
         self._runs: dict[str, _RunRecord] = {}
         self._models: dict[str, _ModelRecord] = {}
+        self._logged_models: dict[str, LoggedModel] = {}
         self._next_experiment_id = 1
         self._experiments[DEFAULT_EXPERIMENT_ID] = Experiment(
             DEFAULT_EXPERIMENT_ID,
@@ -194,6 +207,10 @@ class MemoryBackend(TrackingBackend):
             record = self._record(run_id)
             record.info.status = status
             record.info.end_time = end_time
+            if status in RunStatus.TERMINAL:  # the run's final values, linked to its models
+                for model in self._logged_models.values():
+                    if model.source_run_id == run_id:
+                        self._link_run(record, model)
             return replace(record.info)
 
     def get_run(self, run_id: str) -> Run:
@@ -259,6 +276,101 @@ class MemoryBackend(TrackingBackend):
                 and record.info.lifecycle_stage == LifecycleStage.ACTIVE
             ]
         return search.search_runs(runs, filter_string, order_by, max_results)
+
+
+    # -- dataset inputs and logged models ---------------------------------------------
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        with self._lock:
+            record = self._record(run_id)
+            for dataset in datasets:
+                record.inputs.setdefault(dataset.key, copy.deepcopy(dataset))
+
+    def get_inputs(self, run_id: str) -> list[DatasetInput]:
+        with self._lock:
+            return copy.deepcopy(list(self._record(run_id).inputs.values()))
+
+    def create_logged_model(
+        self,
+        run_id: str,
+        name: str,
+        artifact_path: str | None = None,
+        *,
+        flavor: str | None = None,
+        model_type: str | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        experiment_id: str | None = None,
+    ) -> LoggedModel:
+        now = _now_ms()
+        with self._lock:
+            record = self._record(run_id)
+            location = (f"{record.info.artifact_uri}/{artifact_path}" if artifact_path
+                        else "")
+            model = LoggedModel(
+                model_id=f"m-{uuid.uuid4().hex}",
+                experiment_id=str(experiment_id or record.info.experiment_id), name=name,
+                source_run_id=run_id, artifact_path=artifact_path, artifact_location=location,
+                creation_timestamp=now, last_updated_timestamp=now, model_type=model_type,
+                flavor=flavor, tags={str(k): str(v) for k, v in (tags or {}).items()},
+                params={str(k): str(v) for k, v in (params or {}).items()})
+            self._logged_models[model.model_id] = model
+            return copy.deepcopy(model)
+
+    def _logged_model(self, model_id: str) -> LoggedModel:
+        model = self._logged_models.get(model_id)
+        if model is None:
+            raise ResourceNotFoundError(f"No logged model with id {model_id!r}.")
+        return model
+
+    def _link_run(self, record: _RunRecord, model: LoggedModel) -> None:
+        for key, value in record.params.items():
+            model.params.setdefault(key, value)
+        self._add_model_metrics(model, linked_metrics(
+            record.info.run_id, list(record.latest.values()), list(record.inputs.values())))
+
+    @staticmethod
+    def _add_model_metrics(model: LoggedModel, metrics: Sequence[ModelMetric]) -> None:
+        have = {(m.key, m.step, m.timestamp, m.dataset_name, m.dataset_digest)
+                for m in model.metrics}
+        for metric in metrics:
+            mark = (metric.key, metric.step, metric.timestamp, metric.dataset_name,
+                    metric.dataset_digest)
+            if mark not in have:
+                have.add(mark)
+                model.metrics.append(metric)
+        model.metrics.sort(key=lambda m: (m.key, m.step, m.timestamp))
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        if status not in LoggedModelStatus.ALL:
+            raise InvalidInputError(
+                f"Invalid logged model status {status!r}; accepted: "
+                f"{', '.join(LoggedModelStatus.ALL)}.")
+        with self._lock:
+            model = self._logged_model(model_id)
+            model.status = status
+            model.last_updated_timestamp = _now_ms()
+            record = self._runs.get(model.source_run_id or "")
+            if record is not None and status == LoggedModelStatus.READY:
+                self._link_run(record, model)
+            return copy.deepcopy(model)
+
+    def log_model_metrics(self, model_id: str, metrics: Sequence[ModelMetric]) -> None:
+        with self._lock:
+            self._add_model_metrics(self._logged_model(model_id), metrics)
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        with self._lock:
+            return copy.deepcopy(self._logged_model(model_id))
+
+    def search_logged_models(
+        self, experiment_ids: Sequence[str] | None = None, source_run_id: str | None = None
+    ) -> list[LoggedModel]:
+        ids = None if experiment_ids is None else {str(e) for e in experiment_ids}
+        with self._lock:
+            return [copy.deepcopy(m) for m in self._logged_models.values()
+                    if (ids is None or m.experiment_id in ids)
+                    and (source_run_id is None or m.source_run_id == source_run_id)]
 
     # -- artifacts -----------------------------------------------------------------
 

@@ -50,18 +50,29 @@ import threading
 import time
 from collections.abc import Sequence
 
-from autolog.backends.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingBackend
+from autolog.backends.base import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    TrackingBackend,
+    linked_metrics,
+)
 from autolog.backends.spool import Spool, spool_dir_for
 from autolog.core.entities import (
+    DATASET_CONTEXT_TAG,
+    DatasetInput,
     Experiment,
     FileInfo,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelMetric,
     ModelVersion,
     Param,
     RegisteredModel,
     Run,
     RunData,
     RunInfo,
+    RunInputs,
     RunStatus,
     RunTag,
 )
@@ -173,6 +184,65 @@ def _run(run) -> Run:
     return Run(
         _run_info(run.info),
         RunData(params=dict(data.params), metrics=dict(data.metrics), tags=dict(data.tags)),
+        RunInputs(_inputs(run)),
+    )
+
+
+def _inputs(run) -> list[DatasetInput]:
+    inputs = getattr(run, "inputs", None)
+    found = []
+    for item in getattr(inputs, "dataset_inputs", None) or []:
+        dataset = item.dataset
+        tags = {t.key: t.value for t in item.tags or []}
+        context = tags.pop(DATASET_CONTEXT_TAG, None)
+        found.append(DatasetInput(dataset.name, dataset.digest, dataset.source_type,
+                                  dataset.source, dataset.schema or None,
+                                  dataset.profile or None, context, tags))
+    return found
+
+
+def _mlflow_inputs(datasets: Sequence[DatasetInput]) -> list:
+    from mlflow.entities import Dataset, InputTag
+    from mlflow.entities import DatasetInput as MlflowDatasetInput
+
+    converted = []
+    for d in datasets:
+        tags = [InputTag(k, v) for k, v in d.tags.items() if k != DATASET_CONTEXT_TAG]
+        if d.context:
+            tags.append(InputTag(DATASET_CONTEXT_TAG, d.context))
+        converted.append(MlflowDatasetInput(
+            Dataset(d.name, d.digest, d.source_type, d.source, d.schema, d.profile), tags))
+    return converted
+
+
+#: Logged-model tags autolog adds in MLflow: the model's directory in the source run's
+#: artifacts (where `runs:/` finds it) and its flavor.
+TAG_MODEL_ARTIFACT_PATH = "autolog.artifact_path"
+TAG_MODEL_FLAVOR = "autolog.flavor"
+
+
+def _logged_model(model) -> LoggedModel:
+    tags = dict(model.tags or {})
+    status = model.status
+    return LoggedModel(
+        model_id=model.model_id,
+        experiment_id=str(model.experiment_id),
+        name=model.name,
+        source_run_id=model.source_run_id or None,
+        artifact_path=tags.get(TAG_MODEL_ARTIFACT_PATH),
+        artifact_location=model.artifact_location or "",
+        status=getattr(status, "value", None) or str(status),
+        creation_timestamp=model.creation_timestamp or 0,
+        last_updated_timestamp=model.last_updated_timestamp or 0,
+        model_type=model.model_type or None,
+        flavor=tags.get(TAG_MODEL_FLAVOR),
+        tags=tags,
+        params=dict(model.params or {}),
+        metrics=sorted(
+            (ModelMetric(m.key, float(m.value), int(m.timestamp), int(m.step or 0),
+                         m.dataset_name or None, m.dataset_digest or None, m.run_id or None)
+             for m in model.metrics or []),
+            key=lambda m: (m.key, m.step, m.timestamp)),
     )
 
 
@@ -263,6 +333,9 @@ class MlflowBackend(TrackingBackend):
     logger_options = {"max_buffer": 1_000_000}
     #: Longest wait between two attempts to reach a server that is down.
     retry_max_s = _RETRY_MAX_S
+    #: Read by `core.models`: a logged model's files are also uploaded to the model's own
+    #: location (`log_model_artifacts`), after the training call (MLflow 3 keeps them there).
+    logged_model_files = True
 
     def __init__(self, uri: str, *, spool_dir: str | None = None,
                  max_backlog: int = 1_000_000) -> None:
@@ -302,6 +375,9 @@ class MlflowBackend(TrackingBackend):
         self._infos: dict[str, RunInfo] = {}
         self._run_names: dict[str, str] = {}
         self._experiment_names: dict[str, str] = {DEFAULT_EXPERIMENT_ID: DEFAULT_EXPERIMENT_NAME}
+        self._run_models: dict[str, list[str]] = {}  # run id -> logged models made here
+        self._link_lock = threading.Lock()
+        self._offline_models: set[str] = set()  # logged models kept in the spool
         self.sent_after_outage = 0
 
     def __repr__(self) -> str:
@@ -466,13 +542,17 @@ class MlflowBackend(TrackingBackend):
         store = getattr(getattr(client, "_tracking_client", None), "store", None)
         try:
             if store is not None:  # the store's call does not print a "View run" line
-                info = store.update_run_info(run_id, MlflowRunStatus.from_string(status),
-                                             end_time, None)
-                return _run_info(info)
-            if status in RunStatus.TERMINAL:
-                client.set_terminated(run_id, status, end_time)
+                info = _run_info(store.update_run_info(
+                    run_id, MlflowRunStatus.from_string(status), end_time, None))
             else:
-                client.update_run(run_id, status=status)
+                if status in RunStatus.TERMINAL:
+                    client.set_terminated(run_id, status, end_time)
+                else:
+                    client.update_run(run_id, status=status)
+                info = _run_info(client.get_run(run_id).info)
+            self._infos[run_id] = info
+            if status in RunStatus.TERMINAL and self._run_models.get(run_id):
+                self._link(run_id, self._run_models[run_id])  # the run's final values
         except Exception as exc:
             if _is_unavailable(exc):
                 raise
@@ -480,7 +560,7 @@ class MlflowBackend(TrackingBackend):
             if translated is exc:
                 raise
             raise translated from exc
-        return _run_info(client.get_run(run_id).info)
+        return info
 
     def get_run(self, run_id: str) -> Run:
         if self._is_offline(run_id):
@@ -520,6 +600,210 @@ class MlflowBackend(TrackingBackend):
             max_results,
         )
         return [_run(r) for r in found]
+
+    # -- dataset inputs and logged models (MLflow 3) --------------------------------------
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """MLflow's ``log_inputs``: the run's Datasets tab. Queued like `log_batch` while
+        the server is unreachable."""
+        datasets = list(datasets)
+        if not datasets:
+            return
+        if self._is_offline(run_id):
+            self._get_spool().store.log_inputs(run_id, datasets)
+            return
+        item = ("inputs", run_id, datasets)
+        if not self.resilient:
+            self._send(item)
+            return
+        with self._send_lock:
+            if self._backlog:
+                self._drain(force=False)
+                if self._backlog:
+                    self._enqueue(item)
+                    return
+            try:
+                self._send(item)
+            except _Unsent as unsent:
+                self._went_down(unsent.cause)
+                self._enqueue(unsent.rest)
+
+    def get_inputs(self, run_id: str) -> list[DatasetInput]:
+        if self._is_offline(run_id):
+            return self._get_spool().store.get_inputs(run_id)
+        return _inputs(self._call("get_run", run_id))
+
+    def create_logged_model(
+        self,
+        run_id: str,
+        name: str,
+        artifact_path: str | None = None,
+        *,
+        flavor: str | None = None,
+        model_type: str | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        experiment_id: str | None = None,
+    ) -> LoggedModel | None:
+        """An MLflow 3 ``LoggedModel`` with ``source_run_id``, linked to the run as one of
+        its outputs (the run page's Logged models). None when the server is unreachable:
+        the model is then only the run's artifact."""
+        from mlflow.entities import LoggedModelOutput
+
+        all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        if artifact_path:
+            all_tags[TAG_MODEL_ARTIFACT_PATH] = artifact_path
+        if flavor:
+            all_tags[TAG_MODEL_FLAVOR] = flavor
+        # MLflow's model names take no '/', ':', '.', '%' or quotes. A model named as its
+        # run's artifact directory would make MLflow's runs:/ URIs read both copies (and
+        # its client then looks the model up on the default tracking URI, which fails):
+        # "<name>-<flavor>" instead.
+        clean = "".join("-" if c in "/:.%\"'" else c for c in name).strip("-") or "model"
+        if artifact_path and clean == artifact_path.split("/", 1)[0]:
+            clean = f"{clean}-{flavor or 'autolog'}"
+        if self._is_offline(run_id):
+            model = self._get_spool().store.create_logged_model(
+                run_id, clean, artifact_path, flavor=flavor, model_type=model_type,
+                params=params, tags=all_tags, experiment_id=experiment_id)
+            self._offline_models.add(model.model_id)
+            return model
+        try:
+            if experiment_id is None:
+                info = self._infos.get(run_id) or self.get_run(run_id).info
+                experiment_id = info.experiment_id
+            created = self._call("create_logged_model", str(experiment_id), name=clean,
+                                 source_run_id=run_id, tags=all_tags,
+                                 params={str(k): str(v) for k, v in (params or {}).items()},
+                                 model_type=model_type)
+            self._call("log_outputs", run_id, [LoggedModelOutput(created.model_id, step=0)])
+        except TrackingServerUnavailable as exc:
+            if not self.resilient:
+                raise
+            self._warn_down(exc)
+            return None
+        self._run_models.setdefault(run_id, []).append(created.model_id)
+        return _logged_model(created)
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        if status not in LoggedModelStatus.ALL:
+            raise InvalidInputError(
+                f"Invalid logged model status {status!r}; accepted: "
+                f"{', '.join(LoggedModelStatus.ALL)}.")
+        if model_id in self._offline_models:
+            return self._get_spool().store.finalize_logged_model(model_id, status)
+        finalized = self._call("finalize_logged_model", model_id, status)
+        run_id = finalized.source_run_id
+        info = self._infos.get(run_id or "")
+        if status == LoggedModelStatus.READY and run_id and (
+                info is None or info.status in RunStatus.TERMINAL):
+            # Logged into a run that has ended: link its values now. Otherwise the run's
+            # end links them (on the writer, off the training call's path).
+            self._link(run_id, [model_id])
+            finalized = self.client.get_logged_model(model_id)
+        return _logged_model(finalized)
+
+    def _link(self, run_id: str, model_ids: list[str]) -> None:
+        """The run's params and latest metrics, linked to its models (MLflow 3 metrics
+        carry ``model_id``, ``dataset_name`` and ``dataset_digest``). One link at a time:
+        the run's end (on the writer) and a model's upload (deferred) may meet, and MLflow
+        refuses a model param logged twice."""
+        with self._link_lock:
+            self._link_locked(run_id, model_ids)
+
+    def _link_locked(self, run_id: str, model_ids: list[str]) -> None:
+        run = self.client.get_run(run_id)
+        latest = [Metric(m.key, float(m.value), int(m.timestamp), int(m.step or 0))
+                  for m in getattr(run.data, "_metric_objs", None) or []]
+        metrics = linked_metrics(run_id, latest, _inputs(run))
+        params = dict(run.data.params)
+        for model_id in model_ids:
+            model = self.client.get_logged_model(model_id)
+            new = {k: v for k, v in params.items() if k not in (model.params or {})}
+            keys = sorted(new)
+            for i in range(0, len(keys), MAX_PARAMS_PER_BATCH):
+                self.client.log_model_params(model_id, {k: new[k] for k in
+                                                        keys[i:i + MAX_PARAMS_PER_BATCH]})
+            have = {(m.key, m.step, m.timestamp, m.dataset_name or None,
+                     m.dataset_digest or None) for m in model.metrics or []}
+            self._send_model_metrics(model_id, run_id, [
+                m for m in metrics
+                if (m.key, m.step, m.timestamp, m.dataset_name, m.dataset_digest) not in have])
+
+    def _send_model_metrics(self, model_id: str, run_id: str,
+                            metrics: Sequence[ModelMetric]) -> None:
+        from mlflow.entities import Metric as MlflowMetric
+
+        converted = [MlflowMetric(m.key, m.value, m.timestamp, m.step, model_id=model_id,
+                                  dataset_name=m.dataset_name,
+                                  dataset_digest=m.dataset_digest if m.dataset_name else None)
+                     for m in metrics]
+        for i in range(0, len(converted), MAX_METRICS_PER_BATCH):
+            self.client.log_batch(run_id, metrics=converted[i:i + MAX_METRICS_PER_BATCH],
+                                  synchronous=True)
+
+    def log_model_metrics(self, model_id: str, metrics: Sequence[ModelMetric]) -> None:
+        if model_id in self._offline_models:
+            self._get_spool().store.log_model_metrics(model_id, metrics)
+            return
+        model = self.get_logged_model(model_id)
+        by_run: dict[str, list[ModelMetric]] = {}
+        for metric in metrics:
+            run_id = metric.run_id or model.source_run_id
+            if run_id is None:
+                raise InvalidInputError(f"Logged model {model_id} has no run to log its "
+                                        f"metric {metric.key!r} through.")
+            by_run.setdefault(run_id, []).append(metric)
+        try:
+            for run_id, items in by_run.items():
+                self._send_model_metrics(model_id, run_id, items)
+        except Exception as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        if model_id in self._offline_models:
+            return self._get_spool().store.get_logged_model(model_id)
+        return _logged_model(self._call("get_logged_model", model_id))
+
+    def search_logged_models(
+        self, experiment_ids: Sequence[str] | None = None, source_run_id: str | None = None
+    ) -> list[LoggedModel]:
+        if experiment_ids is None:
+            experiment_ids = [e.experiment_id for e in self.search_experiments()]
+        ids = [str(e) for e in experiment_ids]
+        if not ids:
+            return []
+        where = f"source_run_id = '{source_run_id}'" if source_run_id else None
+        found = _paged(lambda size, token: self._call(
+            "search_logged_models", ids, filter_string=where, max_results=size,
+            page_token=token), page_size=100)
+        models = [_logged_model(m) for m in found]
+        return sorted(models, key=lambda m: (m.creation_timestamp, m.model_id))
+
+    def log_model_artifacts(self, model_id: str, local_dir: str) -> None:
+        """The model's files in its own location too (MLflow 3 keeps them there: its
+        ``models:/<model_id>`` URIs and the Models tab read them)."""
+        if model_id in self._offline_models:
+            return
+        self._call("log_model_artifacts", model_id, local_dir)
+
+    def download_logged_model_artifacts(self, model_id: str, dst_dir: str) -> str:
+        """A logged model's own files (MLflow 3's location), into ``dst_dir``."""
+        import mlflow.artifacts
+
+        model = self._call("get_logged_model", model_id)
+        os.makedirs(dst_dir, exist_ok=True)
+        try:
+            return mlflow.artifacts.download_artifacts(
+                artifact_uri=model.artifact_location, dst_path=dst_dir,
+                tracking_uri=self.mlflow_uri)
+        except Exception as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     # -- log_batch and the backlog --------------------------------------------------------
     def log_batch(
@@ -562,6 +846,18 @@ class MlflowBackend(TrackingBackend):
                 if _is_unavailable(exc):
                     self._unavailable(item, exc, "update_run")
                 raise
+        if item[0] == "inputs":
+            _, run_id, datasets = item
+            try:
+                self.client.log_inputs(run_id, datasets=_mlflow_inputs(datasets))
+            except Exception as exc:
+                if _is_unavailable(exc):
+                    self._unavailable(item, exc, "log_inputs")
+                translated = _translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+            return None
         from mlflow.entities import Metric as MlflowMetric
         from mlflow.entities import Param as MlflowParam
         from mlflow.entities import RunTag as MlflowRunTag
@@ -595,7 +891,9 @@ class MlflowBackend(TrackingBackend):
 
     @staticmethod
     def _size(item: tuple) -> int:
-        return 1 if item[0] == "status" else len(item[2]) + len(item[3]) + len(item[4])
+        if item[0] in ("status", "inputs"):
+            return 1 if item[0] == "status" else len(item[2])
+        return len(item[2]) + len(item[3]) + len(item[4])
 
     def _enqueue(self, item: tuple) -> None:
         self._backlog.append(item)
@@ -701,6 +999,8 @@ class MlflowBackend(TrackingBackend):
         spool.ensure_run(info, name, tags, partial=True)
         if item[0] == "status":
             spool.set_status(run_id, item[2], item[3])
+        elif item[0] == "inputs":
+            spool.store.log_inputs(run_id, item[2])
         else:
             spool.log_batch(run_id, item[2], item[3], item[4])
 

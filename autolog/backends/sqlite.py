@@ -27,19 +27,29 @@ from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 from autolog.backends import _local
-from autolog.backends.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingBackend
+from autolog.backends.base import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    TrackingBackend,
+    linked_metrics,
+)
 from autolog.core import search
 from autolog.core.entities import (
+    DatasetInput,
     Experiment,
     FileInfo,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelMetric,
     ModelVersion,
     Param,
     RegisteredModel,
     Run,
     RunData,
     RunInfo,
+    RunInputs,
     RunStatus,
     RunTag,
 )
@@ -142,6 +152,54 @@ _MIGRATIONS: list[tuple[str, ...]] = [
             alias TEXT NOT NULL,
             version INTEGER NOT NULL,
             PRIMARY KEY (name, alias))""",
+    ),
+    # 3: MLflow 3's entities: the datasets runs used, and logged models
+    (
+        """CREATE TABLE run_inputs (
+            run_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            source_type TEXT NOT NULL,
+            source TEXT NOT NULL,
+            schema TEXT,
+            profile TEXT,
+            tags TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (run_id, name, digest, context))""",
+        """CREATE TABLE logged_models (
+            model_id TEXT PRIMARY KEY,
+            experiment_id TEXT NOT NULL,
+            run_id TEXT,
+            name TEXT NOT NULL,
+            artifact_path TEXT,
+            status TEXT NOT NULL DEFAULT 'PENDING',
+            creation_time INTEGER NOT NULL,
+            last_updated_time INTEGER NOT NULL,
+            model_type TEXT,
+            flavor TEXT)""",
+        "CREATE INDEX logged_models_by_run ON logged_models (run_id)",
+        "CREATE INDEX logged_models_by_experiment ON logged_models (experiment_id)",
+        """CREATE TABLE logged_model_tags (
+            model_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (model_id, key))""",
+        """CREATE TABLE logged_model_params (
+            model_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (model_id, key))""",
+        """CREATE TABLE logged_model_metrics (
+            model_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value REAL NOT NULL,
+            is_nan INTEGER NOT NULL DEFAULT 0,
+            timestamp INTEGER NOT NULL,
+            step INTEGER NOT NULL DEFAULT 0,
+            dataset_name TEXT NOT NULL DEFAULT '',
+            dataset_digest TEXT NOT NULL DEFAULT '',
+            run_id TEXT,
+            PRIMARY KEY (model_id, key, step, timestamp, dataset_name, dataset_digest))""",
     ),
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -681,6 +739,11 @@ class SQLiteBackend(TrackingBackend):
                 "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
                 (status, end_time, run_id),
             )
+            if status in RunStatus.TERMINAL:  # the run's final values, linked to its models
+                models = [m for (m,) in conn.execute(
+                    "SELECT model_id FROM logged_models WHERE run_id = ?", (run_id,))]
+                if models:
+                    self._link_run(conn, run_id, models)
             row = conn.execute(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
@@ -701,7 +764,8 @@ class SQLiteBackend(TrackingBackend):
                 "SELECT key, value, is_nan FROM latest_metrics WHERE run_id = ?", key
             ):
                 data.metrics[name] = float("nan") if is_nan else value
-        return Run(self._run_info(row), data)
+            inputs = self._inputs(conn, run_id)
+        return Run(self._run_info(row), data, RunInputs(inputs))
 
     def delete_run(self, run_id: str) -> None:
         with self._write() as conn:
@@ -873,6 +937,189 @@ class SQLiteBackend(TrackingBackend):
                 f"SELECT t.run_id, t.key, t.value FROM {table} t {condition}", args
             ):
                 getattr(runs[run_id].data, table)[key] = value
+
+    # -- dataset inputs and logged models (MLflow 3's entities) --------------------
+
+    _INPUT_COLUMNS = "name, digest, source_type, source, schema, profile, context, tags"
+
+    @classmethod
+    def _inputs(cls, conn: sqlite3.Connection, run_id: str) -> list[DatasetInput]:
+        import json
+
+        return [
+            DatasetInput(name, digest, source_type, source, schema, profile, context or None,
+                         json.loads(tags or "{}"))
+            for name, digest, source_type, source, schema, profile, context, tags
+            in conn.execute(f"SELECT {cls._INPUT_COLUMNS} FROM run_inputs WHERE run_id = ?"
+                            " ORDER BY rowid", (run_id,))
+        ]
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        import json
+
+        rows = [(run_id, d.name, d.digest, d.context or "", d.source_type, d.source, d.schema,
+                 d.profile, json.dumps(dict(d.tags), sort_keys=True)) for d in datasets]
+        if not rows:
+            return
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.executemany(
+                "INSERT OR IGNORE INTO run_inputs (run_id, name, digest, context, source_type,"
+                " source, schema, profile, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def get_inputs(self, run_id: str) -> list[DatasetInput]:
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            return self._inputs(conn, run_id)
+
+    _MODEL_COLUMNS = ("m.model_id, m.experiment_id, m.run_id, m.name, m.artifact_path,"
+                      " m.status, m.creation_time, m.last_updated_time, m.model_type,"
+                      " m.flavor, r.artifact_uri")
+
+    def create_logged_model(
+        self,
+        run_id: str,
+        name: str,
+        artifact_path: str | None = None,
+        *,
+        flavor: str | None = None,
+        model_type: str | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        experiment_id: str | None = None,
+    ) -> LoggedModel:
+        model_id = f"m-{uuid.uuid4().hex}"
+        now = _now_ms()
+        with self._write() as conn:
+            found = conn.execute(
+                "SELECT experiment_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if found is None:
+                raise ResourceNotFoundError(f"No run with id {run_id!r}.")
+            conn.execute(
+                "INSERT INTO logged_models (model_id, experiment_id, run_id, name,"
+                " artifact_path, status, creation_time, last_updated_time, model_type, flavor)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (model_id, str(experiment_id or found[0]), run_id, name, artifact_path,
+                 LoggedModelStatus.PENDING, now, now, model_type, flavor),
+            )
+            conn.executemany(
+                "INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?)",
+                [(model_id, str(k), str(v)) for k, v in (tags or {}).items()])
+            conn.executemany(
+                "INSERT INTO logged_model_params (model_id, key, value) VALUES (?, ?, ?)",
+                [(model_id, str(k), str(v)) for k, v in (params or {}).items()])
+        return self.get_logged_model(model_id)
+
+    def _link_run(self, conn: sqlite3.Connection, run_id: str, model_ids: list[str]) -> None:
+        """The run's params and latest metrics, linked to its logged models."""
+        latest = [
+            Metric(key, float("nan") if is_nan else value, timestamp, step)
+            for key, value, is_nan, timestamp, step in conn.execute(
+                "SELECT key, value, is_nan, timestamp, step FROM latest_metrics"
+                " WHERE run_id = ? ORDER BY key", (run_id,))
+        ]
+        metrics = linked_metrics(run_id, latest, self._inputs(conn, run_id))
+        for model_id in model_ids:
+            conn.execute(
+                "INSERT OR IGNORE INTO logged_model_params (model_id, key, value)"
+                " SELECT ?, key, value FROM params WHERE run_id = ?", (model_id, run_id))
+            self._insert_model_metrics(conn, model_id, metrics)
+
+    @staticmethod
+    def _insert_model_metrics(conn: sqlite3.Connection, model_id: str,
+                              metrics: Sequence[ModelMetric]) -> None:
+        rows = []
+        for m in metrics:
+            value = float(m.value)
+            nan = value != value
+            rows.append((model_id, m.key, 0.0 if nan else value, int(nan), int(m.timestamp),
+                         int(m.step), m.dataset_name or "", m.dataset_digest or "", m.run_id))
+        conn.executemany(
+            "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, value, is_nan,"
+            " timestamp, step, dataset_name, dataset_digest, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _require_logged_model(self, conn: sqlite3.Connection, model_id: str) -> tuple:
+        row = conn.execute(
+            "SELECT run_id FROM logged_models WHERE model_id = ?", (model_id,)).fetchone()
+        if row is None:
+            raise ResourceNotFoundError(f"No logged model with id {model_id!r}.")
+        return row
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        if status not in LoggedModelStatus.ALL:
+            raise InvalidInputError(
+                f"Invalid logged model status {status!r}; accepted: "
+                f"{', '.join(LoggedModelStatus.ALL)}.")
+        with self._write() as conn:
+            (run_id,) = self._require_logged_model(conn, model_id)
+            conn.execute(
+                "UPDATE logged_models SET status = ?, last_updated_time = ? WHERE model_id = ?",
+                (status, _now_ms(), model_id))
+            if run_id is not None and status == LoggedModelStatus.READY:
+                self._link_run(conn, run_id, [model_id])
+        return self.get_logged_model(model_id)
+
+    def log_model_metrics(self, model_id: str, metrics: Sequence[ModelMetric]) -> None:
+        with self._write() as conn:
+            self._require_logged_model(conn, model_id)
+            self._insert_model_metrics(conn, model_id, metrics)
+
+    def _logged_models(self, conn: sqlite3.Connection, where: str,
+                       args: Sequence) -> list[LoggedModel]:
+        rows = conn.execute(
+            f"SELECT {self._MODEL_COLUMNS} FROM logged_models m"
+            f" LEFT JOIN runs r ON r.run_id = m.run_id WHERE {where}"
+            " ORDER BY m.creation_time, m.rowid", list(args)).fetchall()
+        models = []
+        for (model_id, experiment_id, run_id, name, artifact_path, status, created, updated,
+             model_type, flavor, run_artifacts) in rows:
+            location = ""
+            if run_artifacts is not None and artifact_path:
+                location = f"{self._absolute(run_artifacts).rstrip('/')}/{artifact_path}"
+            key = (model_id,)
+            nan = float("nan")
+            models.append(LoggedModel(
+                model_id=model_id, experiment_id=experiment_id, name=name,
+                source_run_id=run_id, artifact_path=artifact_path,
+                artifact_location=location, status=status, creation_timestamp=created,
+                last_updated_timestamp=updated, model_type=model_type, flavor=flavor,
+                tags=dict(conn.execute(
+                    "SELECT key, value FROM logged_model_tags WHERE model_id = ?", key)),
+                params=dict(conn.execute(
+                    "SELECT key, value FROM logged_model_params WHERE model_id = ?", key)),
+                metrics=[
+                    ModelMetric(k, nan if is_nan else v, ts, step, dn or None, dd or None, rid)
+                    for k, v, is_nan, ts, step, dn, dd, rid in conn.execute(
+                        "SELECT key, value, is_nan, timestamp, step, dataset_name,"
+                        " dataset_digest, run_id FROM logged_model_metrics WHERE model_id = ?"
+                        " ORDER BY key, step, timestamp", key)
+                ],
+            ))
+        return models
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        with self._read() as conn:
+            found = self._logged_models(conn, "m.model_id = ?", (model_id,))
+        if not found:
+            raise ResourceNotFoundError(f"No logged model with id {model_id!r}.")
+        return found[0]
+
+    def search_logged_models(
+        self, experiment_ids: Sequence[str] | None = None, source_run_id: str | None = None
+    ) -> list[LoggedModel]:
+        clauses, args = [], []
+        if experiment_ids is not None:
+            ids = [str(e) for e in experiment_ids]
+            if not ids:
+                return []
+            clauses.append(f"m.experiment_id IN ({', '.join('?' * len(ids))})")
+            args.extend(ids)
+        if source_run_id is not None:
+            clauses.append("m.run_id = ?")
+            args.append(source_run_id)
+        with self._read() as conn:
+            return self._logged_models(conn, " AND ".join(clauses) or "1", args)
 
     # -- artifacts -----------------------------------------------------------------
 

@@ -28,11 +28,40 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["dataset_tags", "describe_data", "digest", "input_params", "is_sparse",
-           "log_datasets", "named_dataset_tags", "shape_text"]
+           "log_dataset", "log_datasets", "named_dataset_tags", "shape_text", "training_inputs",
+           "dataset_inputs"]
 
 DIGEST_MAX_BYTES = 1 << 20  # at most this much of X (and of y) is hashed
 SMALL_DIGEST_BYTES = 64 << 10  # up to this, hashed without releasing the GIL
 HASHLIB_GIL_MINSIZE = 2047  # hashlib releases the GIL for updates larger than this
+
+
+def log_dataset(session: Any, X: Any, y: Any, describe: Any = None) -> None:
+    """The training data as tags (``describe``: `dataset_tags` by default) and as the
+    run's "training" dataset input "train" (MLflow's Datasets tab), each in a record of
+    its own; the digest is computed once."""
+    describe = describe or dataset_tags
+    tags: dict[str, str] = {}
+
+    def tag_record() -> dict[str, str]:
+        tags.update(describe(X, y))
+        return tags
+
+    session.set_tags(tag_record)
+    session.log_inputs(lambda: training_inputs(X, y, tags.get("dataset.digest")))
+
+
+def training_inputs(X: Any, y: Any, known_digest: str | None = None) -> list[Any]:
+    """``X`` (with ``y`` as targets) as the "training" `DatasetInput` named "train"."""
+    from autolog.core.tracking.datasets import dataset_input
+
+    if X is None:
+        return []
+    try:
+        data_digest = known_digest or digest(X, y)
+    except TypeError:  # cells pandas cannot hash: no digest, no input (as for the tags)
+        return []
+    return [dataset_input(X, "train", targets=y, context="training", digest=data_digest)]
 
 
 # -- tags -----------------------------------------------------------------------------------
@@ -61,26 +90,73 @@ def dataset_tags(X: Any, y: Any) -> dict[str, str]:
 
 
 def log_datasets(session: Any, datasets: Iterable[tuple[str, Any]]) -> None:
-    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``, computed inside
-    the session's record: data that cannot be described costs that record only."""
+    """Tags ``dataset.<name>.shape|digest|type`` for each ``(name, data)``, and the same
+    datasets as the run's dataset inputs (MLflow's Datasets tab: the first "training",
+    the others "validation"), each computed inside a session record of its own: data that
+    cannot be described costs that record only. Each input is described once."""
     datasets = list(datasets)
-    session.set_tags(lambda: named_dataset_tags(datasets))
+    described: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def tags() -> dict[str, str]:
+        described[:] = _describe_all(datasets)
+        return _named_tags(described)
+
+    session.set_tags(tags)
+    session.log_inputs(lambda: dataset_inputs(described))
 
 
 def named_dataset_tags(datasets: Iterable[tuple[str, Any]]) -> dict[str, str]:
     """``dataset.<name>.shape|digest|type`` of each ``(name, data)`` that can be described."""
-    tags: dict[str, str] = {}
+    return _named_tags(_describe_all(datasets))
+
+
+def _describe_all(datasets: Iterable[tuple[str, Any]]) -> list[tuple[str, Any, dict[str, Any]]]:
+    found = []
     for name, data in datasets:
         if data is None:
             continue
         info = describe_data(data)
-        if info is None:
-            continue
+        if info is not None:
+            found.append((name, data, info))
+    return found
+
+
+def _named_tags(described: list[tuple[str, Any, dict[str, Any]]]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for name, _data, info in described:
         if info["shape"] is not None:
             tags[f"dataset.{name}.shape"] = "x".join(str(s) for s in info["shape"])
         tags[f"dataset.{name}.digest"] = info["digest"]
         tags[f"dataset.{name}.type"] = info["type"]
     return tags
+
+
+def dataset_inputs(described: list[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
+    """`DatasetInput` s for described datasets: arrays and DataFrames with their schema
+    and profile; framework containers (DMatrix, lightgbm.Dataset, Pool) by digest and
+    shape. An evaluation set that is the training data itself (same name and digest) is
+    kept once."""
+    import json
+
+    from autolog.core.entities import DatasetContext
+    from autolog.core.tracking.datasets import dataset_input
+
+    inputs = []
+    seen: set[tuple[str, str]] = set()
+    for position, (name, data, info) in enumerate(described):
+        if (name, info["digest"]) in seen:
+            continue
+        seen.add((name, info["digest"]))
+        context = DatasetContext.TRAINING if position == 0 else DatasetContext.VALIDATION
+        plain = hasattr(data, "__array_interface__") or (
+            (type(data).__module__ or "").startswith("pandas"))
+        described_input = dataset_input(data if plain else None, name, context=context,
+                                        digest=info["digest"])
+        if not plain and info["shape"] is not None:
+            described_input.profile = json.dumps({"num_rows": info["shape"][0],
+                                                  "shape": info["shape"], "type": info["type"]})
+        inputs.append(described_input)
+    return inputs
 
 
 def describe_data(data: Any) -> dict[str, Any] | None:

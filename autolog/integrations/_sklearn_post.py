@@ -19,8 +19,10 @@ import sys
 import weakref
 from typing import Any
 
+from autolog.core.patching import guard
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model
+from autolog.integrations._datasets import digest
 
 __all__ = ["has_predictions", "linked", "on_metric", "on_predict"]
 
@@ -39,10 +41,39 @@ def has_predictions(instance: Any = None) -> bool:
     return bool(_predictions)
 
 
-def _logging_enabled() -> bool:
+def _config() -> Any:
     from autolog.core.patching.registry import get_integration
 
-    return get_integration("sklearn").config.log_post_training_metrics
+    return get_integration("sklearn").config
+
+
+def _logging_enabled() -> bool:
+    return _config().log_post_training_metrics
+
+
+#: run id -> names of the evaluation datasets logged as its inputs (at most this many)
+_evaluation_inputs: dict[str, set[str]] = {}
+_MAX_EVALUATION_INPUTS = 20
+
+
+def _log_evaluation_input(recorder: RunRecorder, name: str, data: Any) -> None:
+    """``data`` as the run's "evaluation" dataset input ``name``, the first time a
+    post-training metric of the run uses that name (MLflow's autologging does the same)."""
+    if not _config().log_datasets or data is None:
+        return
+    names = _evaluation_inputs.setdefault(recorder.run_id, set())
+    if name in names or len(names) >= _MAX_EVALUATION_INPUTS:
+        return
+    names.add(name)
+    with guard("sklearn: evaluation dataset input"):
+        from autolog.core.tracking.datasets import dataset_input
+
+        try:
+            data_digest = digest(data)
+        except TypeError:  # cells pandas cannot hash: no input
+            return
+        recorder.log_inputs([dataset_input(data, name, context="evaluation",
+                                           digest=data_digest)])
 
 
 _LIBRARY_PREFIXES = ("autolog.", "wrapt", "sklearn.", "functools", "joblib.")
@@ -106,6 +137,7 @@ def on_predict(call) -> None:
         return
     data = call.args[0] if call.args else next(iter(call.kwargs.values()), None)
     name = _dataset_name(recorder.run_id, data)
+    _log_evaluation_input(recorder, name, data)
     key = id(result)
     try:
         ref = weakref.ref(result, lambda r, key=key: _forget(key, r))
@@ -120,6 +152,7 @@ def _log_score(call, recorder: RunRecorder, result: Any) -> None:
         return
     data = call.args[0] if call.args else call.kwargs.get("X")
     name = _dataset_name(recorder.run_id, data)
+    _log_evaluation_input(recorder, name, data)
     key = _metric_key(recorder.run_id, f"{type(call.instance).__name__}_score_{name}")
     recorder.log_metric(key, value)
 

@@ -329,6 +329,30 @@ def _summary(model: Any) -> str:
     return "\n".join(line.rstrip("\n") for line in lines) + "\n"
 
 
+def _plain(data: Any) -> bool:
+    """A NumPy array or a pandas object: data whose digest costs no iteration."""
+    return data is not None and (hasattr(data, "__array_interface__") or (
+        (type(data).__module__ or "").startswith("pandas") and hasattr(data, "iloc")))
+
+
+def _dataset_inputs(x: Any, y: Any, validation_data: Any) -> list[Any]:
+    """Arrays given to ``fit`` as the run's dataset inputs: ``x`` (with ``y``) "train",
+    ``validation_data`` "validation". Datasets, generators and tensors are not read."""
+    from autolog.core.tracking.datasets import dataset_input
+
+    inputs = []
+    if _plain(x):
+        inputs.append(dataset_input(x, "train", targets=y if _plain(y) else None,
+                                    context="training"))
+    if isinstance(validation_data, (tuple, list)) and validation_data and \
+            _plain(validation_data[0]):
+        targets = validation_data[1] if len(validation_data) > 1 else None
+        inputs.append(dataset_input(validation_data[0], "validation",
+                                    targets=targets if _plain(targets) else None,
+                                    context="validation"))
+    return inputs
+
+
 def _tensor_spec(value: Any, name: str | None = None):
     from autolog.models.signature import TensorSpec
 
@@ -407,6 +431,8 @@ def on_fit(session, call: Call) -> Any:
     session.log_params(params)
     if config.log_datasets:  # a record of its own: describing odd data costs only itself
         session.log_params(lambda: input_params(x))
+        session.log_inputs(lambda: _dataset_inputs(x, call.argument("y"),
+                                                   call.argument("validation_data")))
 
     callback = None
     if not isinstance(user_callbacks, keras.callbacks.CallbackList):

@@ -41,7 +41,7 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model, remember_model
 from autolog.integrations import _models, _plots
-from autolog.integrations._datasets import dataset_tags, is_sparse
+from autolog.integrations._datasets import dataset_tags, is_sparse, log_dataset
 from autolog.integrations._params import estimator_params, param_value
 from autolog.integrations._sklearn_metrics import (
     TrainingPredictions,
@@ -175,7 +175,7 @@ def on_fit(session, call) -> None:
     # Functions, not values: computing them runs inside each record's own isolation.
     session.log_params(lambda: estimator_params(estimator))
     if config.log_datasets:
-        session.set_tags(lambda: dataset_tags(X, y))
+        log_dataset(session, X, y, dataset_tags)
     result = call.proceed()
     remember_model(estimator, session)
     _after_training(session, config, estimator, call.function.__name__, result, X, y,
@@ -194,7 +194,7 @@ def on_partial_fit(session, call) -> None:
                           "estimator_class": f"{cls.__module__}.{cls.__qualname__}"})
         session.log_params(lambda: estimator_params(estimator))
         if config.log_datasets:
-            session.set_tags(lambda: dataset_tags(X, y))
+            log_dataset(session, X, y, dataset_tags)
     call.proceed()
     _partial_steps[estimator] = step + 1
     remember_model(estimator, session)

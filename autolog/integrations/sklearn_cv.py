@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from autolog.core.patching import guard
-from autolog.integrations._datasets import dataset_tags
+from autolog.integrations._datasets import dataset_tags, log_dataset
 from autolog.integrations._params import estimator_params
 
 #: The functions patched, as ``sklearn.model_selection`` exports them.
@@ -43,7 +43,7 @@ def on_cross_validation(session, call) -> None:
     session.log_params(lambda: estimator_params(estimator))
     session.log_params(lambda: _cv_params(arguments))
     if session.config.log_datasets:
-        session.set_tags(lambda: dataset_tags(arguments.get("X"), arguments.get("y")))
+        log_dataset(session, arguments.get("X"), arguments.get("y"), dataset_tags)
     result = call.proceed()
     if function == "cross_val_predict":  # predictions: nothing to score
         return

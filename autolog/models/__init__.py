@@ -22,6 +22,7 @@ Model URIs (`resolve_model_uri`):
 - ``models:/<name>/<stage>``         the newest version in None/Staging/Production/Archived
 - ``models:/<name>/latest``          the newest version
 - ``models:/<name>@<alias>``         the version an alias points to
+- ``models:/<model_id>``             a logged model (MLflow 3's ``m-<32 hex digits>`` ids)
 
 Security: some flavors (scikit-learn) serialize with pickle, and loading a pickle runs
 code chosen by whoever wrote the file. Load only models you trust. Nothing is ever

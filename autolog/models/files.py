@@ -69,6 +69,10 @@ class ModelMetadata(dict):
         return self.get("model_uuid")
 
     @property
+    def model_id(self) -> str | None:
+        return self.get("model_id")
+
+    @property
     def utc_time_created(self) -> str | None:
         return self.get("utc_time_created")
 
@@ -105,6 +109,7 @@ class ModelInfo:
     registered_model_version: int | None = None
     model_uuid: str | None = None
     utc_time_created: str | None = None
+    model_id: str | None = None  # the logged model (MLflow 3), where the backend keeps them
     saved_input_example_info: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = field(default=None)
 
@@ -290,6 +295,7 @@ def save_model(
     run_id: str | None = None,
     artifact_path: str | None = None,
     infer_signature: bool = True,
+    model_id: str | None = None,
     **flavor_kwargs: Any,
 ) -> ModelMetadata:
     """Write ``model`` as a model directory at ``path`` (which must not exist or be empty).
@@ -303,13 +309,13 @@ def save_model(
 
     with quiet():
         return _save_model(model, path, flavor, input_example, signature, metadata,
-                           run_id, artifact_path, infer_signature, flavor_kwargs)
+                           run_id, artifact_path, infer_signature, flavor_kwargs, model_id)
 
 
 def _save_model(model: Any, path: str | os.PathLike, flavor: str | Flavor, input_example: Any,
                 signature: ModelSignature | dict | None, metadata: dict[str, Any] | None,
                 run_id: str | None, artifact_path: str | None, infer_signature: bool,
-                flavor_kwargs: dict[str, Any]) -> ModelMetadata:
+                flavor_kwargs: dict[str, Any], model_id: str | None = None) -> ModelMetadata:
     import yaml
 
     flavor_obj = get_flavor(flavor)
@@ -358,6 +364,8 @@ def _save_model(model: Any, path: str | os.PathLike, flavor: str | Flavor, input
         content["flavors"][PYFUNC_FLAVOR] = pyfunc_conf
     content["model_size_bytes"] = model_size
     content["model_uuid"] = uuid.uuid4().hex
+    if model_id is not None:
+        content["model_id"] = model_id
     if run_id is not None:
         content["run_id"] = run_id
     if example_info is not None:

@@ -1,7 +1,12 @@
 """Logging a model into a run: `log_model(model, flavor, run_id=...)` saves the model
 directory into the run's artifacts, extends the run's model history and registers it
 when asked. It takes the run by id: the active run is the caller's business (the
-fluent face, a session)."""
+fluent face, a session).
+
+Logged models (MLflow 3's ``LoggedModel``): where the backend keeps them, `log_model`
+creates one per model logged (its id is written into ``MLmodel`` as ``model_id``), marks
+it READY once the files are stored, and the backend links the run's params and final
+metrics to it."""
 
 import json
 import os
@@ -14,7 +19,7 @@ from autolog.core.errors import (
 )
 from autolog.core.tracking import context
 from autolog.models.files import LOG_MODEL_HISTORY_TAG, ModelInfo, ModelMetadata, save_model
-from autolog.models.flavor import Flavor
+from autolog.models.flavor import Flavor, get_flavor
 from autolog.models.registry import register_model
 from autolog.models.signature import ModelSignature
 
@@ -53,12 +58,22 @@ def log_model(
                                 "autolog.<framework>.log_model logs into the active run.")
     uri = tracking_uri or context.get_tracking_uri()
     backend = context.get_store(uri)
+    logged = _create_logged_model(backend, run_id, relative, flavor)
+    model_id = logged.model_id if logged is not None else None
     with tempfile.TemporaryDirectory(prefix="autolog-model-") as tmp:
         local = os.path.join(tmp, relative.rsplit("/", 1)[-1])
-        meta = save_model(model, local, flavor, input_example, signature, metadata,
-                          run_id=run_id, artifact_path=relative,
-                          infer_signature=infer_signature, **flavor_kwargs)
-        backend.log_artifact(run_id, local, relative)
+        try:
+            meta = save_model(model, local, flavor, input_example, signature, metadata,
+                              run_id=run_id, artifact_path=relative,
+                              infer_signature=infer_signature, model_id=model_id,
+                              **flavor_kwargs)
+            backend.log_artifact(run_id, local, relative)
+            if model_id is not None:
+                _store_logged_model_files(backend, model_id, local)
+        except BaseException:
+            if model_id is not None:
+                backend.finalize_logged_model(model_id, "FAILED")
+            raise
     _record_history(uri, run_id, meta)
     model_uri = f"runs:/{run_id}/{relative}"
     version = None
@@ -73,10 +88,51 @@ def log_model(
         signature=meta.signature,
         registered_model_version=version,
         model_uuid=meta.model_uuid,
+        model_id=model_id,
         utc_time_created=meta.utc_time_created,
         saved_input_example_info=meta.saved_input_example_info,
         metadata=meta.get("metadata"),
     )
+
+
+def _create_logged_model(backend: Any, run_id: str, artifact_path: str,
+                         flavor: str | Flavor) -> Any:
+    """A PENDING logged model for the model about to be stored (None where the backend
+    keeps none: third-party backends, an MLflow server that is down)."""
+    try:
+        return backend.create_logged_model(run_id, artifact_path.rsplit("/", 1)[-1],
+                                           artifact_path, flavor=get_flavor(flavor).name)
+    except NotImplementedError:
+        return None
+
+
+def _store_logged_model_files(backend: Any, model_id: str, local: str) -> None:
+    """Mark the logged model READY; a backend that keeps a copy of the files in the
+    model's own location (MLflow 3: ``logged_model_files``) gets them uploaded first, by
+    the deferred worker, after the training call has returned (`flush`, reads and exit
+    wait for it): the model stays PENDING until then, FAILED if the upload fails."""
+    if not getattr(backend, "logged_model_files", False):
+        backend.finalize_logged_model(model_id, "READY")
+        return
+    import shutil
+
+    from autolog.core.tracking import deferred
+
+    holder = tempfile.mkdtemp(prefix="autolog-model-files-")
+    files = os.path.join(holder, os.path.basename(local))
+    shutil.copytree(local, files)
+
+    def upload() -> None:
+        try:
+            backend.log_model_artifacts(model_id, files)
+        except BaseException:
+            backend.finalize_logged_model(model_id, "FAILED")
+            raise
+        finally:
+            shutil.rmtree(holder, ignore_errors=True)
+        backend.finalize_logged_model(model_id, "READY")
+
+    deferred.submit(f"uploading the files of logged model {model_id}", upload)
 
 
 #: (tracking URI, run id) -> the model history this process last wrote into that run, so
@@ -101,7 +157,7 @@ def _record_history(uri: str, run_id: str, meta: ModelMetadata) -> None:
         except ValueError:
             history = []
     entry = {key: meta[key] for key in ("run_id", "artifact_path", "utc_time_created",
-                                        "flavors", "model_uuid") if key in meta}
+                                        "flavors", "model_uuid", "model_id") if key in meta}
     history = [*history, entry]
     text = json.dumps(history)
     while len(text) > validation.MAX_TAG_VALUE_LENGTH and len(history) > 1:

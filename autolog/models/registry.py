@@ -9,7 +9,13 @@ from autolog.core.errors import (
 )
 from autolog.core.tracking import context
 from autolog.models.files import read_model_metadata
-from autolog.models.uris import _parse, _run_artifact, get_model_version_for_uri, resolve_model_uri
+from autolog.models.uris import (
+    _logged_model_source,
+    _parse,
+    _run_artifact,
+    get_model_version_for_uri,
+    resolve_model_uri,
+)
 
 __all__ = ["register_model"]
 
@@ -36,6 +42,11 @@ def register_model(model_uri: str, name: str, *, tracking_uri: str | None = None
             run_id = read_model_metadata(source).run_id
         except (ResourceNotFoundError, InvalidInputError):
             pass
+    elif parsed[2] == "model_id":
+        _, logged = _logged_model_source(parsed[1], tracking_uri)
+        run_id = logged.source_run_id
+        source = (f"runs:/{run_id}/{logged.artifact_path}" if run_id and logged.artifact_path
+                  else f"models:/{logged.model_id}")
     else:
         version = get_model_version_for_uri(model_uri, tracking_uri)
         source, run_id = version.source, version.run_id

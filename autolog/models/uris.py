@@ -36,13 +36,14 @@ STAGES = ("None", "Staging", "Production", "Archived")
 ACCEPTED_URI_FORMS = (
     "runs:/<run_id>/<path>, a local directory path (or file:///path), "
     "models:/<name>/<version>, models:/<name>/<stage> (None, Staging, Production, "
-    "Archived), models:/<name>/latest, models:/<name>@<alias>"
+    "Archived), models:/<name>/latest, models:/<name>@<alias>, models:/<model_id>"
 )
 
 
 # -- URIs -----------------------------------------------------------------------------------
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")  # MLflow 3's logged model ids
 
 
 def _bad_uri(uri: str, why: str) -> InvalidInputError:
@@ -102,6 +103,8 @@ def _parse(uri: str) -> tuple[str, ...]:
             return ("models", name, "alias", alias)
         if not body:
             raise _bad_uri(uri, "the model name is missing")
+        if _MODEL_ID.match(body):
+            return ("models", body, "model_id", "")
         raise _bad_uri(uri, f"a version, stage, 'latest' or '@alias' is missing after {body!r}")
     raise _bad_uri(uri, f"unknown scheme {scheme!r}")
 
@@ -124,6 +127,8 @@ def get_model_version_for_uri(uri: str, tracking_uri: str | None = None) -> Mode
                                 f"{ACCEPTED_URI_FORMS}.")
     _, name, kind, value = parsed
     backend = context.get_store(tracking_uri)
+    if kind == "model_id":
+        raise InvalidInputError(f"{uri!r} names a logged model, not a registered version.")
     if kind == "version":
         return backend.get_model_version(name, value)
     if kind == "alias":
@@ -152,14 +157,38 @@ def resolve_model_uri(uri: str | os.PathLike, tracking_uri: str | None = None) -
         return path
     if parsed[0] == "runs":
         return _run_artifact(parsed[1], parsed[2], tracking_uri)  # type: ignore[return-value]
+    if parsed[2] == "model_id":
+        return _logged_model_path(parsed[1], tracking_uri)
     version = get_model_version_for_uri(os.fspath(uri), tracking_uri)
     source = version.source
-    if source.startswith("models:"):
+    if source.startswith("models:") and _parse(source)[2] != "model_id":
         raise InvalidInputError(
             f"Model version {version.name} {version.version} has source {source!r}, which "
             "refers to the registry again."
         )
     return resolve_model_uri(source, tracking_uri)
+
+
+def _logged_model_source(model_id: str, tracking_uri: str | None) -> tuple[Any, Any]:
+    backend = context.get_store(tracking_uri)
+    try:
+        return backend, backend.get_logged_model(model_id)
+    except NotImplementedError:
+        raise ResourceNotFoundError(
+            f"No logged model {model_id!r}: {backend.uri} keeps no logged models.") from None
+
+
+def _logged_model_path(model_id: str, tracking_uri: str | None) -> str:
+    """The local directory of a logged model: its source run's artifact, else (a model
+    MLflow logged by itself) its own files, downloaded."""
+    backend, logged = _logged_model_source(model_id, tracking_uri)
+    if logged.source_run_id and logged.artifact_path:
+        return _run_artifact(logged.source_run_id, logged.artifact_path,
+                             tracking_uri)  # type: ignore[return-value]
+    download = getattr(backend, "download_logged_model_artifacts", None)
+    if download is None:
+        raise ResourceNotFoundError(f"Logged model {model_id!r} has no files autolog can find.")
+    return download(model_id, tempfile.mkdtemp(prefix="autolog-model-"))
 
 
 def _run_artifact(run_id: str, path: str, tracking_uri: str | None,

@@ -767,6 +767,28 @@ def model_section(run_id: str, model_path: str, meta: Mapping[str, Any] | None,
 AUTOLOG_TAG_PREFIXES = ("mlflow.", "autolog.")
 
 
+def datasets_table(inputs: Sequence[Any]) -> str:
+    """The run's dataset inputs (MLflow's Datasets tab): name, context, digest, source
+    type and rows; empty when the run logged none."""
+    if not inputs:
+        return ""
+    rows = []
+    for dataset in inputs:
+        size = ""
+        try:
+            profile = json.loads(dataset.profile) if dataset.profile else {}
+            shape = profile.get("features_shape") or profile.get("shape")
+            size = str(profile.get("num_rows", shape[0] if shape else ""))
+        except (ValueError, TypeError, AttributeError, IndexError):
+            size = ""
+        rows.append(f"<tr><td>{e(dataset.name)}</td><td>{e(dataset.context or '')}</td>"
+                    f'<td class="mono">{e(dataset.digest)}</td><td>{e(dataset.source_type)}</td>'
+                    f'<td class="num">{e(size)}</td></tr>')
+    return ('<h2 id="datasets">Datasets</h2><table class="datasets"><thead><tr><th>name</th>'
+            "<th>context</th><th>digest</th><th>source</th><th>rows</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
 def csrf_input(token: str) -> str:
     return f'<input type="hidden" name="csrf" value="{e(token)}">'
 
@@ -891,6 +913,7 @@ def run_page(
         + f'<div class="charts">{"".join(charts)}</div></section>' if charts else "",
         f'<p class="muted">{e(chart_note)}</p>' if chart_note else "",
         "<h2>System metrics</h2>" + metric_rows(system) + system_html if system else "",
+        datasets_table(getattr(getattr(run, "inputs", None), "dataset_inputs", None) or ()),
         '<h2 id="tags">Tags</h2>' + tags_html,
         "<h2>Artifacts</h2>" + artifacts_html,
     ]

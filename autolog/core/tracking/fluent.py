@@ -26,6 +26,7 @@ __all__ = [
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -74,6 +75,24 @@ def set_tag(key: str, value: Any) -> None:
 
 def set_tags(tags: Mapping[str, Any]) -> None:
     _run_for_logging().recorder.set_tags(tags)
+
+
+def log_input(dataset: Any, context: str | None = None, tags: Mapping[str, Any] | None = None,
+              *, name: str | None = None, targets: Any = None) -> None:
+    """Record a dataset the active run used (MLflow's ``mlflow.log_input``).
+
+    ``dataset``: a `DatasetInput` (`autolog.dataset_input` makes one), an MLflow
+    ``mlflow.data`` dataset, or the data itself (a NumPy array, a pandas DataFrame, ...;
+    ``name`` defaults to "dataset", ``targets`` are the labels). ``context``: "training",
+    "validation", "evaluation". Shown in MLflow's Datasets tab; kept by the embedded store.
+    """
+    from autolog.core.tracking.datasets import as_dataset_input
+
+    run = _run_for_logging()
+    tag_texts = {}
+    for key, value in (tags or {}).items():
+        tag_texts[str(key)] = validation.tag_value(str(key), value)
+    run.recorder.log_inputs(as_dataset_input(dataset, context, tag_texts, name, targets))
 
 
 def flush() -> None:

@@ -96,6 +96,11 @@ class RunLogger:
         for key, value in tags:
             self._append((_TAG, run_id, key, value))
 
+    def log_inputs(self, run_id: str, datasets: list) -> None:
+        """Record the run's dataset inputs (`TrackingBackend.log_inputs`) on the writer,
+        in order with what is logged around them."""
+        self._append((_CALL, run_id, "log_inputs", {"datasets": list(datasets)}))
+
     def create_run(self, run_id: str, **create_kwargs) -> None:
         """Create the run ``run_id`` on the writer, before anything logged into it after
         this call (``create_kwargs``: those of `TrackingBackend.create_run`)."""

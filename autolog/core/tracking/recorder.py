@@ -145,6 +145,20 @@ class RunRecorder:
         if pairs:
             self._logger.set_tags(self.run_id, pairs)
 
+    def log_inputs(self, datasets: Any) -> None:
+        """Record the datasets the run used: `DatasetInput` s (or one), on the writer."""
+        from autolog.core.entities import DatasetInput
+
+        if isinstance(datasets, DatasetInput):
+            datasets = [datasets]
+        datasets = [d for d in datasets or () if d is not None]
+        for dataset in datasets:
+            if not isinstance(dataset, DatasetInput):
+                raise InvalidInputError(f"Invalid dataset input {dataset!r}: expected a "
+                                        "DatasetInput (see autolog.dataset_input).")
+        if datasets:
+            self._logger.log_inputs(self.run_id, datasets)
+
     # -- files ------------------------------------------------------------------------------
     def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
         """A local file or directory, copied under ``artifact_path`` of the run."""

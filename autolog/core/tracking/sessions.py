@@ -127,6 +127,11 @@ class TrainingSession(RunRecorder):
     def set_tags(self, tags: Recordable) -> None:
         self.record("set_tags", super().set_tags, tags)
 
+    def log_inputs(self, datasets: Recordable) -> None:
+        """As `RunRecorder.log_inputs`; pass a function computing the inputs where
+        describing the data may fail (it runs inside the record's isolation)."""
+        self.record("log_inputs", super().log_inputs, datasets)
+
     def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
         self.record("log_artifact", super().log_artifact, local_path, artifact_path)
 
