@@ -62,12 +62,15 @@ def make_fit(framework: str):
         X, y = load_iris(return_X_y=True)
         return lambda: LogisticRegression(max_iter=200).fit(X, y)
     if framework == "sklearn_cv":
+        import sklearn.model_selection as model_selection
         from sklearn.datasets import load_iris
         from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import cross_val_score
 
         X, y = load_iris(return_X_y=True)
-        return lambda: cross_val_score(LogisticRegression(max_iter=200), X, y, cv=5)
+        # Looked up at each call: a name bound before autolog() is enabled stays the
+        # unpatched function (each fold's fit would then be a run of its own).
+        return lambda: model_selection.cross_val_score(LogisticRegression(max_iter=200), X, y,
+                                                       cv=5)
     import numpy as np
 
     rng = np.random.default_rng(0)
