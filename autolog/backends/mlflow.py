@@ -22,7 +22,7 @@ A server that is down or slow never stalls training (``http``/``https`` URIs):
   sets ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=1`` and ``MLFLOW_HTTP_REQUEST_TIMEOUT=15``
   (process-wide, with ``os.environ.setdefault``) when it first talks to a server: autolog
   does its own retrying, below.
-- `log_batch` (called by the background writer of `core.logger.RunLogger`) never raises
+- `log_batch` (called by the background writer of `core.tracking.logger.RunLogger`) never raises
   because the server is unreachable: the batch joins an in-memory backlog, one
   `AutologWarning` says so, and a daemon thread retries with backoff (0.5 s doubling to
   15 s); batches keep their order. A run's end status waits in the same backlog.
@@ -33,7 +33,7 @@ A server that is down or slow never stalls training (``http``/``https`` URIs):
   a slow (not refused) request for long enough to fill it.
 - A run started while the server is down is created in the spool instead (an "offline"
   run under autolog's run id) and everything of it goes there.
-- At exit (`at_exit`, called by `core.logger` after the final flush) one last attempt is
+- At exit (`at_exit`, called by `core.tracking.logger` after the final flush) one last attempt is
   made; what still cannot be sent is written to the spool (`autolog.backends.spool`):
   an embedded store under ``$AUTOLOG_SPOOL_DIR/<host_port>/`` or
   ``~/.autolog/spool/<host_port>/``, with the run's info, params, tags, metric values and
@@ -329,11 +329,11 @@ def _paged(call, max_results: int | None = None, page_size: int = 1000) -> list:
 class MlflowBackend(TrackingBackend):
     """`TrackingBackend` forwarding to MLflow's ``MlflowClient`` (see the module doc)."""
 
-    #: Read by `core.logger.RunLogger`: a large caller-side buffer for a remote store.
+    #: Read by `core.tracking.logger.RunLogger`: a large caller-side buffer for a remote store.
     logger_options = {"max_buffer": 1_000_000}
     #: Longest wait between two attempts to reach a server that is down.
     retry_max_s = _RETRY_MAX_S
-    #: Read by `core.models`: a logged model's files are also uploaded to the model's own
+    #: Read by `autolog.models`: a logged model's files are also uploaded to the model's own
     #: location (`log_model_artifacts`), after the training call (MLflow 3 keeps them there).
     logged_model_files = True
 

@@ -37,7 +37,7 @@ class StoreUnavailableError(AutologException):
     read-only, its database file is not SQLite, another process holds its lock...
 
     The message names the store and the reason in one line, for the one warning that
-    autologging gives per cause (`core.patching.report_internal_error`).
+    autologging gives per cause (`core.reporting.report_internal_error`).
     """
 
     def __init__(self, store: str, reason: str) -> None:

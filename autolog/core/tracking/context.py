@@ -2,7 +2,7 @@
 
 Process-wide, like MLflow's `set_tracking_uri` / `set_experiment`: these describe the
 destination, not a run, so threads share them. Which run is active is per thread
-(`core.runs`). One backend and one `RunLogger` exist per URI.
+(`core.tracking.runs`). One backend and one `RunLogger` exist per URI.
 """
 
 from __future__ import annotations
