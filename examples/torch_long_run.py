@@ -8,8 +8,10 @@ No run is opened by hand: the first optimizer step opens one (the core's long-li
 session). The script's own ``start_run()`` for the test evaluation opens a child of it.
 The DataLoader's workers are forked processes: they never write into the run. The run
 ends at exit -- FINISHED, FAILED after an uncaught exception, KILLED on SIGTERM -- and the
-last epoch and the model are logged first, whichever way it ends. Under torchrun only
-rank 0 records (``autolog.torch.autolog(log_all_ranks=True)``: a run per rank).
+last epoch and the model are logged first, whichever way it ends. Under torchrun the job
+is one run: rank 0 opens it and logs params, losses and the model; with
+``autolog.autolog(log_all_ranks=True)`` every rank adds its losses as ``rank<k>/...``, with
+``log_system_metrics=True`` its system metrics as ``system/rank<k>/...``.
 """
 
 from __future__ import annotations
