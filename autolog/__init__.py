@@ -66,12 +66,15 @@ _LAZY_ATTRIBUTES = {
     "register_model": ("autolog.models", "register_model"),
     "dataset_input": ("autolog.core.tracking.datasets", "dataset_input"),
 }
-_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch",
-               "pytorch", "lightning", "transformers", "optuna")  # see autolog._frameworks
 _LAZY_MODULES = {
     "pyfunc": "autolog.models.pyfunc",
     "testing": "autolog.testing",
 }
+
+
+def _faces() -> Any:
+    """The table of ``autolog.<framework>`` faces, imported on the first such lookup."""
+    return importlib.import_module("autolog._frameworks")
 
 
 def __getattr__(name: str) -> Any:
@@ -80,8 +83,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module_name), attribute)
     elif name in _LAZY_MODULES:
         value = importlib.import_module(_LAZY_MODULES[name])
-    elif name in _FRAMEWORKS:
-        value = importlib.import_module("autolog._frameworks").namespace(name)
+    elif name in _faces().FRAMEWORKS:  # autolog.sklearn, autolog.optuna, ...
+        value = _faces().namespace(name)
     else:
         raise AttributeError(f"module 'autolog' has no attribute {name!r}")
     globals()[name] = value
@@ -89,7 +92,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_ATTRIBUTES) | set(_LAZY_MODULES) | set(_FRAMEWORKS))
+    return sorted(set(globals()) | set(_LAZY_ATTRIBUTES) | set(_LAZY_MODULES)
+                  | set(_faces().FRAMEWORKS))
 
 
 __all__ = [

@@ -611,21 +611,7 @@ class MlflowBackend(TrackingBackend):
         if self._is_offline(run_id):
             self._get_spool().store.log_inputs(run_id, datasets)
             return
-        item = ("inputs", run_id, datasets)
-        if not self.resilient:
-            self._send(item)
-            return
-        with self._send_lock:
-            if self._backlog:
-                self._drain(force=False)
-                if self._backlog:
-                    self._enqueue(item)
-                    return
-            try:
-                self._send(item)
-            except _Unsent as unsent:
-                self._went_down(unsent.cause)
-                self._enqueue(unsent.rest)
+        self._send_or_queue(("inputs", run_id, datasets))
 
     def get_inputs(self, run_id: str) -> list[DatasetInput]:
         if self._is_offline(run_id):
@@ -820,7 +806,10 @@ class MlflowBackend(TrackingBackend):
         if self._is_offline(run_id):
             self._get_spool().log_batch(run_id, metrics, params, tags)
             return
-        item = ("batch", run_id, metrics, params, tags)
+        self._send_or_queue(("batch", run_id, metrics, params, tags))
+
+    def _send_or_queue(self, item: tuple) -> None:
+        """Send ``item`` behind the backlog; when the server is unreachable, queue it."""
         if not self.resilient:
             self._send(item)
             return

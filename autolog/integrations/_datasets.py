@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["dataset_tags", "describe_data", "digest", "input_params", "is_sparse",
            "log_dataset", "log_datasets", "named_dataset_tags", "shape_text", "training_inputs",
-           "dataset_inputs"]
+           "dataset_inputs", "is_plain_data"]
 
 DIGEST_MAX_BYTES = 1 << 20  # at most this much of X (and of y) is hashed
 SMALL_DIGEST_BYTES = 64 << 10  # up to this, hashed without releasing the GIL
@@ -131,6 +131,13 @@ def _named_tags(described: list[tuple[str, Any, dict[str, Any]]]) -> dict[str, s
     return tags
 
 
+def is_plain_data(data: Any) -> bool:
+    """A NumPy array or a pandas object: data whose schema and digest cost no iteration
+    (a framework container, a tf.data dataset or a generator is not read)."""
+    return data is not None and (hasattr(data, "__array_interface__") or (
+        (type(data).__module__ or "").startswith("pandas") and hasattr(data, "iloc")))
+
+
 def dataset_inputs(described: list[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
     """`DatasetInput` s for described datasets: arrays and DataFrames with their schema
     and profile; framework containers (DMatrix, lightgbm.Dataset, Pool) by digest and
@@ -148,8 +155,7 @@ def dataset_inputs(described: list[tuple[str, Any, dict[str, Any]]]) -> list[Any
             continue
         seen.add((name, info["digest"]))
         context = DatasetContext.TRAINING if position == 0 else DatasetContext.VALIDATION
-        plain = hasattr(data, "__array_interface__") or (
-            (type(data).__module__ or "").startswith("pandas"))
+        plain = is_plain_data(data)
         described_input = dataset_input(data if plain else None, name, context=context,
                                         digest=info["digest"])
         if not plain and info["shape"] is not None:

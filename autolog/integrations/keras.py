@@ -45,7 +45,7 @@ from autolog.core.patching.registry import integration_autolog
 from autolog.core.tracking.recorder import RunRecorder
 from autolog.core.tracking.sessions import recorder_for_model, remember_model
 from autolog.integrations import _models
-from autolog.integrations._datasets import input_params
+from autolog.integrations._datasets import input_params, is_plain_data
 
 __all__ = ["AutologCallback", "KerasConfig", "KerasIntegration", "autolog"]  # noqa: F822
 
@@ -329,26 +329,20 @@ def _summary(model: Any) -> str:
     return "\n".join(line.rstrip("\n") for line in lines) + "\n"
 
 
-def _plain(data: Any) -> bool:
-    """A NumPy array or a pandas object: data whose digest costs no iteration."""
-    return data is not None and (hasattr(data, "__array_interface__") or (
-        (type(data).__module__ or "").startswith("pandas") and hasattr(data, "iloc")))
-
-
 def _dataset_inputs(x: Any, y: Any, validation_data: Any) -> list[Any]:
     """Arrays given to ``fit`` as the run's dataset inputs: ``x`` (with ``y``) "train",
     ``validation_data`` "validation". Datasets, generators and tensors are not read."""
     from autolog.core.tracking.datasets import dataset_input
 
     inputs = []
-    if _plain(x):
-        inputs.append(dataset_input(x, "train", targets=y if _plain(y) else None,
+    if is_plain_data(x):
+        inputs.append(dataset_input(x, "train", targets=y if is_plain_data(y) else None,
                                     context="training"))
     if isinstance(validation_data, (tuple, list)) and validation_data and \
-            _plain(validation_data[0]):
+            is_plain_data(validation_data[0]):
         targets = validation_data[1] if len(validation_data) > 1 else None
         inputs.append(dataset_input(validation_data[0], "validation",
-                                    targets=targets if _plain(targets) else None,
+                                    targets=targets if is_plain_data(targets) else None,
                                     context="validation"))
     return inputs
 

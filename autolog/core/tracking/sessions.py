@@ -17,6 +17,7 @@ from typing import Any
 
 from autolog.core import validation
 from autolog.core.config import AutologConfig
+from autolog.core.entities import now_ms
 from autolog.core.reporting import report_internal_error
 from autolog.core.tracking import runs
 from autolog.core.tracking.artifacts import serialize_dict
@@ -40,8 +41,6 @@ class ChildRun(RunRecorder):
 
     def end(self, status: str = "FINISHED") -> None:
         """End the child (queued after what was logged into it)."""
-        from autolog.core.entities import now_ms
-
         self._logger.end_run(self.run_id, status, now_ms())
 
 
@@ -160,8 +159,6 @@ class TrainingSession(RunRecorder):
         """A child of this session's run (a search's candidate, a study's trial) for
         values known at once: created on the asynchronous logger, so the training thread
         waits for no store; log into the `ChildRun` returned, then `ChildRun.end` it."""
-        from autolog.core.entities import now_ms
-
         run_id = runs._new_run_id()
         all_tags = dict(check_tags({str(k): v for k, v in (tags or {}).items()}, strict=False))
         all_tags.update({runs.TAG_RUN_NAME: run_name, runs.TAG_PARENT_RUN_ID: self.run_id,
