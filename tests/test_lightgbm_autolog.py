@@ -13,9 +13,9 @@ lgb = pytest.importorskip("lightgbm")
 np = pytest.importorskip("numpy")
 
 from _fault_matrix import each_hook_fails_in_turn, failing_store_changes_nothing  # noqa: E402
+from _run_helpers import artifacts, end_runs, history, only_run, read_artifact  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.core.tracking import context  # noqa: E402
 
 QUIET = {"verbose": -1, "num_threads": 1}
 
@@ -33,30 +33,6 @@ def data():
 
     X, y = load_breast_cancer(return_X_y=True)
     return X[:400], y[:400], X[400:], y[400:]
-
-
-def only_run():
-    runs = autolog.search_runs()
-    assert len(runs) == 1, [r.info.run_id for r in runs]
-    return runs[0]
-
-
-def end_runs():
-    while autolog.active_run() is not None:
-        autolog.end_run()
-
-
-def artifacts(run_id, path=None):
-    return sorted(f.path for f in autolog.Client().list_artifacts(run_id, path))
-
-
-def history(run_id, key):
-    return [(m.step, m.value) for m in autolog.get_metric_history(run_id, key)]
-
-
-def read_artifact(run_id, path):
-    with open(context.get_store().artifact_local_path(run_id, path), encoding="utf-8") as f:
-        return f.read()
 
 
 # -- wrappers ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ xgb = pytest.importorskip("xgboost")
 np = pytest.importorskip("numpy")
 
 from _fault_matrix import each_hook_fails_in_turn, failing_store_changes_nothing  # noqa: E402
+from _run_helpers import artifacts, history, only_run  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.core.tracking import context  # noqa: E402
@@ -40,22 +41,8 @@ def data():
     return X[:400], y[:400], X[400:], y[400:]
 
 
-def only_run():
-    runs = autolog.search_runs()
-    assert len(runs) == 1, [r.info.run_id for r in runs]
-    return runs[0]
-
-
 def top_level_runs():
     return [r for r in autolog.search_runs() if "mlflow.parentRunId" not in r.data.tags]
-
-
-def artifacts(run_id, path=None):
-    return sorted(f.path for f in autolog.Client().list_artifacts(run_id, path))
-
-
-def history(run_id, key):
-    return [(m.step, m.value) for m in autolog.get_metric_history(run_id, key)]
 
 
 # -- wrappers ---------------------------------------------------------------------------------
